@@ -1,0 +1,47 @@
+package coord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// ErrUnreachable is returned when no etcd endpoint answers in time.
+var ErrUnreachable = errors.New("etcd unreachable")
+
+// Connect opens a client and proves that the cluster answers within
+// timeout, so that a wrong --zk_cluster fails fast and says so.
+func Connect(ctx context.Context, endpoints []string, timeout time.Duration) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:            endpoints,
+		DialTimeout:          timeout,
+		DialKeepAliveTime:    2 * time.Second,
+		DialKeepAliveTimeout: 2 * time.Second,
+		Logger:               zap.NewNop(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: %w", ErrUnreachable, strings.Join(endpoints, ","), err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := cli.Get(cctx, "/", clientv3.WithCountOnly()); err != nil {
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w at --zk_cluster=%s (waited %s): %w", ErrUnreachable, strings.Join(endpoints, ","), timeout, err)
+	}
+	return cli, nil
+}
+
+// LeaseTTLSeconds converts a session timeout to an etcd lease TTL: whole
+// seconds, rounded up, at least 2 (etcd's minimum with default ticks).
+func LeaseTTLSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 2 {
+		s = 2
+	}
+	return s
+}

@@ -1,0 +1,43 @@
+package coord
+
+// Keys is the key layout of one cluster under its root path. Changing a key
+// here changes the on-etcd format, which the next version must still read:
+// add keys, never rename them.
+//
+//	<root>/leader/<lease>         nameserver election (value: endpoint)
+//	<root>/nameservers/<ep>       nameserver info, leased (JSON NodeInfo)
+//	<root>/nodes/<ep>             tablet registration, leased (JSON NodeInfo)
+//	<root>/tablets/<ep>           tablet record kept by the leader (JSON TabletRecord)
+type Keys struct{ Root string }
+
+func (k Keys) join(parts ...string) string {
+	s := k.Root
+	if s == "/" {
+		s = ""
+	}
+	for _, p := range parts {
+		s += "/" + p
+	}
+	return s
+}
+
+// LeaderPrefix is the election prefix of the nameservers.
+func (k Keys) LeaderPrefix() string { return k.join("leader") }
+
+// NameserverPrefix holds one leased key per running nameserver.
+func (k Keys) NameserverPrefix() string { return k.join("nameservers") + "/" }
+
+// Nameserver is the leased info key of one nameserver.
+func (k Keys) Nameserver(ep string) string { return k.NameserverPrefix() + ep }
+
+// TabletAlivePrefix holds one leased key per running tablet.
+func (k Keys) TabletAlivePrefix() string { return k.join("nodes") + "/" }
+
+// TabletAlive is the leased registration key of one tablet.
+func (k Keys) TabletAlive(ep string) string { return k.TabletAlivePrefix() + ep }
+
+// TabletRecordPrefix holds the leader's persistent record of every tablet ever seen.
+func (k Keys) TabletRecordPrefix() string { return k.join("tablets") + "/" }
+
+// TabletRecord is the persistent record of one tablet.
+func (k Keys) TabletRecord(ep string) string { return k.TabletRecordPrefix() + ep }

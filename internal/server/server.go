@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/openmldb-go/openmldb/internal/buildinfo"
+)
+
+// NewRegistry returns a Prometheus registry with process and Go runtime
+// collectors and openmldb_build_info for the role.
+func NewRegistry(role string) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector())
+	info := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "openmldb_build_info",
+		Help: "Always 1; labels carry the version and commit of this process.",
+	}, []string{"role", "version", "commit"})
+	info.WithLabelValues(role, buildinfo.Version, buildinfo.Commit).Set(1)
+	reg.MustRegister(info)
+	return reg
+}
+
+// HTTPServer is one listener serving RPC handlers, /status and /metrics.
+type HTTPServer struct {
+	Mux *http.ServeMux
+	ln  net.Listener
+	srv *http.Server
+	log *slog.Logger
+}
+
+// Listen binds the endpoint now, so that a taken port fails start-up at
+// once with a clear error instead of after initialisation.
+func Listen(endpoint string, reg *prometheus.Registry, log *slog.Logger) (*HTTPServer, error) {
+	ln, err := net.Listen("tcp", endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", endpoint, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak h2c
+	srv := &http.Server{
+		Handler:           mux,
+		Protocols:         protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return &HTTPServer{Mux: mux, ln: ln, srv: srv, log: log}, nil
+}
+
+// Addr is the bound address.
+func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
+
+// Serve blocks until Shutdown; it returns nil after a clean shutdown.
+func (s *HTTPServer) Serve() error {
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting and waits for in-flight requests, bounded by ctx.
+func (s *HTTPServer) Shutdown(ctx context.Context) error {
+	return s.srv.Shutdown(ctx)
+}
+
+// SignalContext is cancelled on SIGTERM or SIGINT.
+func SignalContext(parent context.Context, log *slog.Logger) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		defer signal.Stop(ch)
+		select {
+		case sig := <-ch:
+			log.Info("signal received, shutting down", "signal", sig.String())
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}

@@ -1,0 +1,139 @@
+package tablet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/openmldb-go/openmldb/internal/buildinfo"
+	"github.com/openmldb-go/openmldb/internal/config"
+	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/server"
+)
+
+// Server is one tablet process.
+type Server struct {
+	cfg        *config.Config
+	log        *slog.Logger
+	cli        *clientv3.Client
+	keys       coord.Keys
+	ttl        int
+	start      time.Time
+	sessionID  string
+	registered atomic.Bool
+	regGauge   prometheus.Gauge
+}
+
+// Run serves until ctx is cancelled, then deregisters and shuts down.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DBRootPath, 0o755); err != nil {
+		return fmt.Errorf("creating --db_root_path: %w", err)
+	}
+	reg := server.NewRegistry("tablet")
+	hs, err := server.Listen(cfg.Endpoint, reg, log)
+	if err != nil {
+		return err
+	}
+	cli, err := coord.Connect(ctx, cfg.ZkCluster, cfg.ZkConnectTimeout)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	s := &Server{
+		cfg: cfg, log: log, cli: cli, keys: coord.Keys{Root: cfg.ZkRootPath},
+		ttl: coord.LeaseTTLSeconds(cfg.ZkSessionTimeout), start: time.Now().UTC(), sessionID: coord.NewSessionID(),
+	}
+	s.regGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "openmldb_tablet_registered", Help: "1 while this tablet's registration lease is alive in etcd.",
+	})
+	reg.MustRegister(s.regGauge)
+	hs.Mux.Handle("GET /status", server.StatusHandler("tablet", cfg.Endpoint, s.start, func(st *server.Status) {
+		if !s.registered.Load() {
+			st.State = "unregistered"
+		}
+	}))
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve() }()
+
+	regDone := make(chan struct{})
+	regCtx, cancelReg := context.WithCancel(ctx)
+	go func() {
+		defer close(regDone)
+		s.registerLoop(regCtx)
+	}()
+	log.Info("tablet started", "db_root_path", cfg.DBRootPath, "raft_endpoint", cfg.RaftEndpoint)
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-serveErr:
+		runErr = fmt.Errorf("http server: %w", runErr)
+	}
+	cancelReg()
+	<-regDone
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+	log.Info("tablet stopped")
+	return runErr
+}
+
+// registerLoop keeps the registration alive, re-registering with a new
+// lease whenever the old one is lost, and revokes it on shutdown so the
+// nameserver sees the tablet leave at once rather than after the TTL.
+func (s *Server) registerLoop(ctx context.Context) {
+	first := true
+	for ctx.Err() == nil {
+		err := s.registerOnce(ctx, first)
+		first = false
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("registration lost, registering again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}
+}
+
+func (s *Server) registerOnce(ctx context.Context, justStarted bool) error {
+	sessCtx, cancelSess := context.WithCancel(context.Background())
+	defer cancelSess()
+	sess, err := concurrency.NewSession(s.cli, concurrency.WithTTL(s.ttl), concurrency.WithContext(sessCtx))
+	if err != nil {
+		return fmt.Errorf("creating etcd session: %w", err)
+	}
+	defer func() {
+		s.registered.Store(false)
+		s.regGauge.Set(0)
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = s.cli.Revoke(cctx, sess.Lease())
+		_ = sess.Close()
+	}()
+	info, _ := json.Marshal(coord.NodeInfo{
+		Endpoint: s.cfg.Endpoint, RaftEndpoint: s.cfg.RaftEndpoint,
+		Version: buildinfo.Version, Commit: buildinfo.Commit,
+		StartTime: s.start, SessionID: s.sessionID, JustStarted: justStarted,
+	})
+	if _, err := s.cli.Put(ctx, s.keys.TabletAlive(s.cfg.Endpoint), string(info), clientv3.WithLease(sess.Lease())); err != nil {
+		return fmt.Errorf("registering tablet: %w", err)
+	}
+	s.registered.Store(true)
+	s.regGauge.Set(1)
+	s.log.Info("registered", "lease_ttl_s", s.ttl)
+	select {
+	case <-ctx.Done():
+		s.log.Info("deregistering")
+		return nil
+	case <-sess.Done():
+		return fmt.Errorf("etcd session expired")
+	}
+}
