@@ -12,7 +12,8 @@ release:
 	bash release/package.sh $(DIST) $(VERSION)
 
 # A local cluster from the release: 1 coord, 2 nameservers, 3 tablets on
-# the default ports, each a node directory under $(RUN_DIR)/. Stays running.
+# the default ports, each a node directory under $(RUN_DIR)/. Stays running;
+# `make stop` stops it and keeps its data, `make run` again restarts it.
 run: release
 	go run ./cmd/localcluster up --release=$(DIST) --dir=$(RUN_DIR)
 
@@ -20,7 +21,8 @@ stop:
 	go run ./cmd/localcluster down --dir=$(RUN_DIR)
 
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './run/*' -not -path './dist/*')); \
+	  if [ -n "$$files" ]; then echo "gofmt: these files need formatting:"; echo "$$files"; exit 1; fi
 	go vet ./...
 
 # Every test: unit tests with the race detector, then the real-process
@@ -32,5 +34,6 @@ test: lint
 test-short:
 	go test -short -count=1 ./...
 
-clean:
+# Stops the local cluster if it runs, then removes it and its data.
+clean: stop
 	rm -rf dist $(RUN_DIR)

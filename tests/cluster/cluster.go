@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -111,7 +112,7 @@ func Layout(dir, release string, o Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	return c, nil
+	return c, c.Save()
 }
 
 // FlagFile is the node's conf/<component>.flags.
@@ -162,8 +163,14 @@ func (n *Node) AppendFlagLine(line string) error {
 // Script runs bash bin/start.sh with args in the node directory and
 // returns its combined output; the error is non-nil on a non-zero exit.
 func (n *Node) Script(args ...string) (string, error) {
+	// Deliberately not from the node dir: start.sh must find its own.
+	return n.ScriptIn(n.c.Dir, args...)
+}
+
+// ScriptIn runs bin/start.sh with args from the working directory cwd.
+func (n *Node) ScriptIn(cwd string, args ...string) (string, error) {
 	cmd := exec.Command("bash", append([]string{filepath.Join(n.Dir, "bin", "start.sh")}, args...)...)
-	cmd.Dir = n.c.Dir // deliberately not the node dir: start.sh must find its own
+	cmd.Dir = cwd
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -381,4 +388,32 @@ func (p *portPicker) release() {
 		_ = ln.Close()
 	}
 	p.held = nil
+}
+
+// layoutFile records a layout so a later process can drive the same nodes.
+const layoutFile = "cluster.json"
+
+// Save writes the layout to <Dir>/cluster.json.
+func (c *Cluster) Save() error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(c.Dir, layoutFile), b, 0o644)
+}
+
+// Load reads a layout saved by Save.
+func Load(dir string) (*Cluster, error) {
+	b, err := os.ReadFile(filepath.Join(dir, layoutFile))
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", layoutFile, err)
+	}
+	for _, n := range c.All() {
+		n.c = c
+	}
+	return c, nil
 }
