@@ -24,6 +24,10 @@ func main() {
 
 func run(args []string) int {
 	cfg, err := config.Parse(args)
+	if errors.Is(err, config.ErrHelp) {
+		fmt.Print(config.Help())
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "openmldb:", err)
 		return 2

@@ -14,6 +14,25 @@ import (
 	"time"
 )
 
+// ErrHelp is returned for -h/--help; main prints Help and exits 0.
+var ErrHelp = errors.New("help requested")
+
+// Help describes every role and flag.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("usage: openmldb --role=<role> [--flagfile=FILE] [--name=value ...]\n")
+	b.WriteString("roles: " + strings.Join(Roles, ", ") + "\n\nflags:\n")
+	fs, _ := newFlagSet(&Config{})
+	fs.VisitAll(func(f *flag.Flag) {
+		def := ""
+		if f.DefValue != "" {
+			def = " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(&b, "  --%s: %s%s\n", f.Name, f.Usage, def)
+	})
+	return b.String()
+}
+
 // ErrUsage marks errors in what the user typed (unknown role or flag, bad
 // value, unreadable flagfile). main exits 2 on them.
 var ErrUsage = errors.New("usage error")
@@ -320,7 +339,7 @@ func translateFlagError(err error) error {
 		return Usagef("unknown flag --%s; valid flags: %s", name, strings.Join(FlagNames(), " "))
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return Usagef("valid roles: %s; valid flags: %s", strings.Join(Roles, ", "), strings.Join(FlagNames(), " "))
+		return ErrHelp
 	}
 	return Usagef("%s", msg)
 }
