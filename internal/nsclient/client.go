@@ -171,4 +171,3 @@ func rpcError(err error) error {
 	}
 	return err
 }
-
