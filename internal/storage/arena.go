@@ -1,0 +1,99 @@
+package storage
+
+import (
+	"encoding/binary"
+	"sync"
+	"sync/atomic"
+)
+
+const slabSize = 1 << 20
+
+// ref locates a row: slab number in the high 32 bits, offset in the low.
+type ref uint64
+
+func makeRef(slab, off int) ref { return ref(uint64(slab)<<32 | uint64(off)) }
+func (r ref) slab() int         { return int(r >> 32) }
+func (r ref) off() int          { return int(uint32(r)) }
+
+type slab struct {
+	data []byte
+	// live counts index entries that point into this slab; at zero (and not
+	// the slab being filled) the slab is freed.
+	live atomic.Int64
+}
+
+// arena stores encoded rows as uvarint length + bytes in 1 MiB slabs.
+type arena struct {
+	mu    sync.RWMutex
+	slabs []*slab
+	free  []int
+	cur   int // slab being filled, -1 for none
+	bytes atomic.Int64
+}
+
+func newArena() *arena { return &arena{cur: -1} }
+
+// add copies row in and returns its ref; refs is the number of index
+// entries that will point at it.
+func (a *arena) add(row []byte, refs int) ref {
+	need := binary.MaxVarintLen32 + len(row)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cur < 0 || len(a.slabs[a.cur].data)+need > cap(a.slabs[a.cur].data) {
+		size := slabSize
+		if need > size {
+			size = need
+		}
+		s := &slab{data: make([]byte, 0, size)}
+		a.bytes.Add(int64(size))
+		old := a.cur
+		if n := len(a.free); n > 0 {
+			a.cur = a.free[n-1]
+			a.free = a.free[:n-1]
+			a.slabs[a.cur] = s
+		} else {
+			a.cur = len(a.slabs)
+			a.slabs = append(a.slabs, s)
+		}
+		if old >= 0 && a.slabs[old].live.Load() == 0 {
+			a.releaseLocked(old)
+		}
+	}
+	s := a.slabs[a.cur]
+	off := len(s.data)
+	s.data = binary.AppendUvarint(s.data, uint64(len(row)))
+	s.data = append(s.data, row...)
+	s.live.Add(int64(refs))
+	return makeRef(a.cur, off)
+}
+
+// get returns the row bytes; the slice aliases the arena and must not be
+// kept past the reader's lock on the index shard.
+func (a *arena) get(r ref) []byte {
+	a.mu.RLock()
+	s := a.slabs[r.slab()]
+	a.mu.RUnlock()
+	n, w := binary.Uvarint(s.data[r.off():])
+	start := r.off() + w
+	return s.data[start : start+int(n)]
+}
+
+// unref drops one index entry's reference.
+func (a *arena) unref(r ref) {
+	a.mu.RLock()
+	s := a.slabs[r.slab()]
+	a.mu.RUnlock()
+	if s.live.Add(-1) == 0 {
+		a.mu.Lock()
+		if r.slab() != a.cur && a.slabs[r.slab()] == s && s.live.Load() == 0 {
+			a.releaseLocked(r.slab())
+		}
+		a.mu.Unlock()
+	}
+}
+
+func (a *arena) releaseLocked(i int) {
+	a.bytes.Add(-int64(cap(a.slabs[i].data)))
+	a.slabs[i] = nil
+	a.free = append(a.free, i)
+}

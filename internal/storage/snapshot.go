@@ -1,0 +1,180 @@
+package storage
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Snapshot format, version 1 (all integers little-endian or uvarint):
+//
+//	magic "OMDBPART", u32 version
+//	uvarint nrows, then per row: u64 id, uvarint refcount, uvarint len, bytes
+//	uvarint nindexes, then per index: uvarint nkeys, then per key:
+//	    uvarint keylen, key, uvarint nentries, then per entry: varint ts, u64 row id
+//
+// Entries are written oldest first. A later version adds a new version
+// number and keeps reading this one.
+const (
+	snapshotMagic   = "OMDBPART"
+	SnapshotVersion = 1
+)
+
+// ErrBadSnapshot marks a snapshot this code cannot read.
+var ErrBadSnapshot = errors.New("bad partition snapshot")
+
+// SaveSnapshot writes the partition. Writers must not run concurrently
+// (the Raft state machine guarantees it); readers may, GC waits.
+func (p *Partition) SaveSnapshot(w *bufio.Writer) error {
+	for i := range p.shards {
+		p.shards[i].mu.RLock()
+	}
+	defer func() {
+		for i := range p.shards {
+			p.shards[i].mu.RUnlock()
+		}
+	}()
+	counts := map[ref]uint64{}
+	for s := range p.shards {
+		for i := range p.indexes {
+			for _, kl := range p.shards[s].keys[i] {
+				for _, e := range kl.entries {
+					counts[e.ref]++
+				}
+			}
+		}
+	}
+	var tmp [binary.MaxVarintLen64]byte
+	uv := func(v uint64) { w.Write(binary.AppendUvarint(tmp[:0], v)) }
+	w.WriteString(snapshotMagic)
+	w.Write(binary.LittleEndian.AppendUint32(tmp[:0], SnapshotVersion))
+	uv(uint64(len(counts)))
+	for r, n := range counts {
+		w.Write(binary.LittleEndian.AppendUint64(tmp[:0], uint64(r)))
+		uv(n)
+		data := p.arena.get(r)
+		uv(uint64(len(data)))
+		w.Write(data)
+	}
+	uv(uint64(len(p.indexes)))
+	for i := range p.indexes {
+		var nkeys uint64
+		for s := range p.shards {
+			nkeys += uint64(len(p.shards[s].keys[i]))
+		}
+		uv(nkeys)
+		for s := range p.shards {
+			for key, kl := range p.shards[s].keys[i] {
+				uv(uint64(len(key)))
+				w.WriteString(key)
+				uv(uint64(len(kl.entries)))
+				for _, e := range kl.entries {
+					w.Write(binary.AppendVarint(tmp[:0], e.ts))
+					w.Write(binary.LittleEndian.AppendUint64(tmp[:0], uint64(e.ref)))
+				}
+			}
+		}
+	}
+	return w.Flush()
+}
+
+// LoadSnapshot replaces an empty partition's content with a snapshot.
+func (p *Partition) LoadSnapshot(r *bufio.Reader) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadSnapshot, fmt.Sprintf(format, args...))
+	}
+	magic := make([]byte, len(snapshotMagic))
+	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != snapshotMagic {
+		return bad("missing magic")
+	}
+	var vb [8]byte
+	if _, err := io.ReadFull(r, vb[:4]); err != nil {
+		return bad("truncated header")
+	}
+	if v := binary.LittleEndian.Uint32(vb[:4]); v != SnapshotVersion {
+		return bad("version %d, this build reads version %d", v, SnapshotVersion)
+	}
+	u64 := func() (uint64, error) {
+		if _, err := io.ReadFull(r, vb[:]); err != nil {
+			return 0, err
+		}
+		return binary.LittleEndian.Uint64(vb[:]), nil
+	}
+	nrows, err := binary.ReadUvarint(r)
+	if err != nil {
+		return bad("row count: %v", err)
+	}
+	remap := make(map[uint64]ref, nrows)
+	for k := uint64(0); k < nrows; k++ {
+		id, err := u64()
+		if err != nil {
+			return bad("row %d: %v", k, err)
+		}
+		cnt, err := binary.ReadUvarint(r)
+		if err != nil {
+			return bad("row %d: %v", k, err)
+		}
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > 1<<30 {
+			return bad("row %d length", k)
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return bad("row %d: %v", k, err)
+		}
+		remap[id] = p.arena.add(data, int(cnt))
+	}
+	nidx, err := binary.ReadUvarint(r)
+	if err != nil || nidx != uint64(len(p.indexes)) {
+		return bad("snapshot has %d indexes, table has %d", nidx, len(p.indexes))
+	}
+	for i := range p.indexes {
+		nkeys, err := binary.ReadUvarint(r)
+		if err != nil {
+			return bad("index %d: %v", i, err)
+		}
+		for k := uint64(0); k < nkeys; k++ {
+			kl, err := binary.ReadUvarint(r)
+			if err != nil || kl > 1<<24 {
+				return bad("key length")
+			}
+			kb := make([]byte, kl)
+			if _, err := io.ReadFull(r, kb); err != nil {
+				return bad("key: %v", err)
+			}
+			ne, err := binary.ReadUvarint(r)
+			if err != nil || ne > 1<<40 {
+				return bad("entry count")
+			}
+			list := &keyList{entries: make([]entry, 0, ne)}
+			for e := uint64(0); e < ne; e++ {
+				ts, err := binary.ReadVarint(r)
+				if err != nil {
+					return bad("entry: %v", err)
+				}
+				id, err := u64()
+				if err != nil {
+					return bad("entry: %v", err)
+				}
+				nr, ok := remap[id]
+				if !ok {
+					return bad("entry points at unknown row %d", id)
+				}
+				list.entries = append(list.entries, entry{ts: ts, ref: nr})
+			}
+			key := string(kb)
+			sh := &p.shards[shardOf(key)]
+			sh.mu.Lock()
+			sh.keys[i][key] = list
+			sh.mu.Unlock()
+			p.keys.Add(1)
+			p.entries.Add(int64(ne))
+			if i == 0 {
+				p.rows.Add(int64(ne))
+			}
+		}
+	}
+	return nil
+}
