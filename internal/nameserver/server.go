@@ -115,7 +115,9 @@ func (s *Server) notLeader() error {
 	if leader == "" || leader == s.cfg.Endpoint {
 		leader = "unknown"
 	}
-	return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("%w, leader is %s", ErrNotLeader, leader))
+	err := connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("%w, leader is %s", ErrNotLeader, leader))
+	err.Meta().Set("x-openmldb-not-leader", "1")
+	return err
 }
 
 // ShowTablet lists every tablet the leader knows with its state.

@@ -419,3 +419,18 @@ func (p *Partition) Stats() Stats {
 		MemoryBytes: p.arena.bytes.Load() + p.entries.Load()*perEntry + p.keys.Load()*perKey,
 	}
 }
+
+// Keys returns every key of index i, sorted.
+func (p *Partition) Keys(i int) []string {
+	var out []string
+	for s := range p.shards {
+		sh := &p.shards[s]
+		sh.mu.RLock()
+		for k := range sh.keys[i] {
+			out = append(out, k)
+		}
+		sh.mu.RUnlock()
+	}
+	sort.Strings(out)
+	return out
+}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -13,9 +15,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"github.com/openmldb-go/openmldb/api/gen/openmldb/v1/openmldbv1connect"
 	"github.com/openmldb-go/openmldb/internal/buildinfo"
 	"github.com/openmldb-go/openmldb/internal/config"
 	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/replication"
 	"github.com/openmldb-go/openmldb/internal/server"
 )
 
@@ -29,7 +33,9 @@ type Server struct {
 	start      time.Time
 	sessionID  string
 	registered atomic.Bool
+	lease      atomic.Int64 // current registration lease, 0 while unregistered
 	regGauge   prometheus.Gauge
+	data       *data
 }
 
 // Run serves until ctx is cancelled, then deregisters and shuts down.
@@ -60,11 +66,33 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			st.State = "unregistered"
 		}
 	}))
+	d := &data{s: s, myID: replication.ReplicaID(cfg.Endpoint), parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
+	host, err := replication.NewHost(replication.Config{
+		Dir: filepath.Join(cfg.DBRootPath, "raft"), RaftAddress: cfg.RaftEndpoint,
+		OnLeader: func(replication.LeaderInfo) { d.signalStatus() },
+	})
+	if err != nil {
+		return err
+	}
+	d.host = host
+	s.data = d
+	path, h := openmldbv1connect.NewTabletHandler(d)
+	hs.Mux.Handle(path, h)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve() }()
 
 	regDone := make(chan struct{})
 	regCtx, cancelReg := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	workers.Add(2)
+	go func() {
+		defer workers.Done()
+		_ = d.watchTables(regCtx)
+	}()
+	go func() {
+		defer workers.Done()
+		d.reportStatus(regCtx)
+	}()
 	go func() {
 		defer close(regDone)
 		s.registerLoop(regCtx)
@@ -76,11 +104,13 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	case runErr = <-serveErr:
 		runErr = fmt.Errorf("http server: %w", runErr)
 	}
-	cancelReg()
-	<-regDone
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
+	cancelReg()
+	workers.Wait()
+	host.Close()
+	<-regDone
 	log.Info("tablet stopped")
 	return runErr
 }
@@ -112,6 +142,7 @@ func (s *Server) registerOnce(ctx context.Context, justStarted bool) error {
 	}
 	defer func() {
 		s.registered.Store(false)
+		s.lease.Store(0)
 		s.regGauge.Set(0)
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -127,7 +158,11 @@ func (s *Server) registerOnce(ctx context.Context, justStarted bool) error {
 		return fmt.Errorf("registering tablet: %w", err)
 	}
 	s.registered.Store(true)
+	s.lease.Store(int64(sess.Lease()))
 	s.regGauge.Set(1)
+	if s.data != nil {
+		s.data.signalStatus()
+	}
 	s.log.Info("registered", "lease_ttl_s", s.ttl)
 	select {
 	case <-ctx.Done():

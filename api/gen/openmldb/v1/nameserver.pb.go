@@ -190,6 +190,449 @@ func (x *ShowTabletResponse) GetTablets() []*TabletInfo {
 	return nil
 }
 
+type CreateDatabaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	IfNotExists   bool                   `protobuf:"varint,2,opt,name=if_not_exists,json=ifNotExists,proto3" json:"if_not_exists,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDatabaseRequest) Reset() {
+	*x = CreateDatabaseRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDatabaseRequest) ProtoMessage() {}
+
+func (x *CreateDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*CreateDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CreateDatabaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateDatabaseRequest) GetIfNotExists() bool {
+	if x != nil {
+		return x.IfNotExists
+	}
+	return false
+}
+
+type CreateDatabaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDatabaseResponse) Reset() {
+	*x = CreateDatabaseResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDatabaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDatabaseResponse) ProtoMessage() {}
+
+func (x *CreateDatabaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDatabaseResponse.ProtoReflect.Descriptor instead.
+func (*CreateDatabaseResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{4}
+}
+
+type DropDatabaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropDatabaseRequest) Reset() {
+	*x = DropDatabaseRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropDatabaseRequest) ProtoMessage() {}
+
+func (x *DropDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*DropDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DropDatabaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DropDatabaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropDatabaseResponse) Reset() {
+	*x = DropDatabaseResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropDatabaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropDatabaseResponse) ProtoMessage() {}
+
+func (x *DropDatabaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropDatabaseResponse.ProtoReflect.Descriptor instead.
+func (*DropDatabaseResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{6}
+}
+
+type ShowDatabaseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowDatabaseRequest) Reset() {
+	*x = ShowDatabaseRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowDatabaseRequest) ProtoMessage() {}
+
+func (x *ShowDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*ShowDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{7}
+}
+
+type ShowDatabaseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowDatabaseResponse) Reset() {
+	*x = ShowDatabaseResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowDatabaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowDatabaseResponse) ProtoMessage() {}
+
+func (x *ShowDatabaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowDatabaseResponse.ProtoReflect.Descriptor instead.
+func (*ShowDatabaseResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ShowDatabaseResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type CreateTableRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// JSON of schema.Table (the public table model). JSON keeps the
+	// definition readable in etcd and extensible without renumbering.
+	TableJson   string `protobuf:"bytes,1,opt,name=table_json,json=tableJson,proto3" json:"table_json,omitempty"`
+	IfNotExists bool   `protobuf:"varint,2,opt,name=if_not_exists,json=ifNotExists,proto3" json:"if_not_exists,omitempty"`
+	// replica_num was given by the user (else it is capped by healthy tablets)
+	ReplicaNumSet bool `protobuf:"varint,3,opt,name=replica_num_set,json=replicaNumSet,proto3" json:"replica_num_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTableRequest) Reset() {
+	*x = CreateTableRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTableRequest) ProtoMessage() {}
+
+func (x *CreateTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTableRequest.ProtoReflect.Descriptor instead.
+func (*CreateTableRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateTableRequest) GetTableJson() string {
+	if x != nil {
+		return x.TableJson
+	}
+	return ""
+}
+
+func (x *CreateTableRequest) GetIfNotExists() bool {
+	if x != nil {
+		return x.IfNotExists
+	}
+	return false
+}
+
+func (x *CreateTableRequest) GetReplicaNumSet() bool {
+	if x != nil {
+		return x.ReplicaNumSet
+	}
+	return false
+}
+
+type CreateTableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tid           uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTableResponse) Reset() {
+	*x = CreateTableResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTableResponse) ProtoMessage() {}
+
+func (x *CreateTableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTableResponse.ProtoReflect.Descriptor instead.
+func (*CreateTableResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreateTableResponse) GetTid() uint32 {
+	if x != nil {
+		return x.Tid
+	}
+	return 0
+}
+
+type DropTableRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Db            string                 `protobuf:"bytes,1,opt,name=db,proto3" json:"db,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropTableRequest) Reset() {
+	*x = DropTableRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropTableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropTableRequest) ProtoMessage() {}
+
+func (x *DropTableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropTableRequest.ProtoReflect.Descriptor instead.
+func (*DropTableRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DropTableRequest) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *DropTableRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type DropTableResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropTableResponse) Reset() {
+	*x = DropTableResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropTableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropTableResponse) ProtoMessage() {}
+
+func (x *DropTableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropTableResponse.ProtoReflect.Descriptor instead.
+func (*DropTableResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{12}
+}
+
 var File_openmldb_v1_nameserver_proto protoreflect.FileDescriptor
 
 const file_openmldb_v1_nameserver_proto_rawDesc = "" +
@@ -205,9 +648,35 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\rstart_time_ms\x18\x06 \x01(\x03R\vstartTimeMs\"\x13\n" +
 	"\x11ShowTabletRequest\"G\n" +
 	"\x12ShowTabletResponse\x121\n" +
-	"\atablets\x18\x01 \x03(\v2\x17.openmldb.v1.TabletInfoR\atablets2[\n" +
+	"\atablets\x18\x01 \x03(\v2\x17.openmldb.v1.TabletInfoR\atablets\"O\n" +
+	"\x15CreateDatabaseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
+	"\rif_not_exists\x18\x02 \x01(\bR\vifNotExists\"\x18\n" +
+	"\x16CreateDatabaseResponse\")\n" +
+	"\x13DropDatabaseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"\x16\n" +
+	"\x14DropDatabaseResponse\"\x15\n" +
+	"\x13ShowDatabaseRequest\",\n" +
+	"\x14ShowDatabaseResponse\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"\x7f\n" +
+	"\x12CreateTableRequest\x12\x1d\n" +
 	"\n" +
-	"NameServer\x12M\n" +
+	"table_json\x18\x01 \x01(\tR\ttableJson\x12\"\n" +
+	"\rif_not_exists\x18\x02 \x01(\bR\vifNotExists\x12&\n" +
+	"\x0freplica_num_set\x18\x03 \x01(\bR\rreplicaNumSet\"'\n" +
+	"\x13CreateTableResponse\x12\x10\n" +
+	"\x03tid\x18\x01 \x01(\rR\x03tid\"6\n" +
+	"\x10DropTableRequest\x12\x0e\n" +
+	"\x02db\x18\x01 \x01(\tR\x02db\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x13\n" +
+	"\x11DropTableResponse2\xfe\x03\n" +
+	"\n" +
+	"NameServer\x12Y\n" +
+	"\x0eCreateDatabase\x12\".openmldb.v1.CreateDatabaseRequest\x1a#.openmldb.v1.CreateDatabaseResponse\x12S\n" +
+	"\fDropDatabase\x12 .openmldb.v1.DropDatabaseRequest\x1a!.openmldb.v1.DropDatabaseResponse\x12S\n" +
+	"\fShowDatabase\x12 .openmldb.v1.ShowDatabaseRequest\x1a!.openmldb.v1.ShowDatabaseResponse\x12P\n" +
+	"\vCreateTable\x12\x1f.openmldb.v1.CreateTableRequest\x1a .openmldb.v1.CreateTableResponse\x12J\n" +
+	"\tDropTable\x12\x1d.openmldb.v1.DropTableRequest\x1a\x1e.openmldb.v1.DropTableResponse\x12M\n" +
 	"\n" +
 	"ShowTablet\x12\x1e.openmldb.v1.ShowTabletRequest\x1a\x1f.openmldb.v1.ShowTabletResponseB@Z>github.com/openmldb-go/openmldb/api/gen/openmldb/v1;openmldbv1b\x06proto3"
 
@@ -223,21 +692,41 @@ func file_openmldb_v1_nameserver_proto_rawDescGZIP() []byte {
 	return file_openmldb_v1_nameserver_proto_rawDescData
 }
 
-var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_openmldb_v1_nameserver_proto_goTypes = []any{
-	(*TabletInfo)(nil),         // 0: openmldb.v1.TabletInfo
-	(*ShowTabletRequest)(nil),  // 1: openmldb.v1.ShowTabletRequest
-	(*ShowTabletResponse)(nil), // 2: openmldb.v1.ShowTabletResponse
+	(*TabletInfo)(nil),             // 0: openmldb.v1.TabletInfo
+	(*ShowTabletRequest)(nil),      // 1: openmldb.v1.ShowTabletRequest
+	(*ShowTabletResponse)(nil),     // 2: openmldb.v1.ShowTabletResponse
+	(*CreateDatabaseRequest)(nil),  // 3: openmldb.v1.CreateDatabaseRequest
+	(*CreateDatabaseResponse)(nil), // 4: openmldb.v1.CreateDatabaseResponse
+	(*DropDatabaseRequest)(nil),    // 5: openmldb.v1.DropDatabaseRequest
+	(*DropDatabaseResponse)(nil),   // 6: openmldb.v1.DropDatabaseResponse
+	(*ShowDatabaseRequest)(nil),    // 7: openmldb.v1.ShowDatabaseRequest
+	(*ShowDatabaseResponse)(nil),   // 8: openmldb.v1.ShowDatabaseResponse
+	(*CreateTableRequest)(nil),     // 9: openmldb.v1.CreateTableRequest
+	(*CreateTableResponse)(nil),    // 10: openmldb.v1.CreateTableResponse
+	(*DropTableRequest)(nil),       // 11: openmldb.v1.DropTableRequest
+	(*DropTableResponse)(nil),      // 12: openmldb.v1.DropTableResponse
 }
 var file_openmldb_v1_nameserver_proto_depIdxs = []int32{
-	0, // 0: openmldb.v1.ShowTabletResponse.tablets:type_name -> openmldb.v1.TabletInfo
-	1, // 1: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
-	2, // 2: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	0,  // 0: openmldb.v1.ShowTabletResponse.tablets:type_name -> openmldb.v1.TabletInfo
+	3,  // 1: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
+	5,  // 2: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
+	7,  // 3: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
+	9,  // 4: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
+	11, // 5: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
+	1,  // 6: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
+	4,  // 7: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
+	6,  // 8: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
+	8,  // 9: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
+	10, // 10: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
+	12, // 11: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
+	2,  // 12: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
+	7,  // [7:13] is the sub-list for method output_type
+	1,  // [1:7] is the sub-list for method input_type
+	1,  // [1:1] is the sub-list for extension type_name
+	1,  // [1:1] is the sub-list for extension extendee
+	0,  // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_openmldb_v1_nameserver_proto_init() }
@@ -251,7 +740,7 @@ func file_openmldb_v1_nameserver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_nameserver_proto_rawDesc), len(file_openmldb_v1_nameserver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

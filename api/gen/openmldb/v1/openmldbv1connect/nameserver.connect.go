@@ -36,12 +36,28 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// NameServerCreateDatabaseProcedure is the fully-qualified name of the NameServer's CreateDatabase
+	// RPC.
+	NameServerCreateDatabaseProcedure = "/openmldb.v1.NameServer/CreateDatabase"
+	// NameServerDropDatabaseProcedure is the fully-qualified name of the NameServer's DropDatabase RPC.
+	NameServerDropDatabaseProcedure = "/openmldb.v1.NameServer/DropDatabase"
+	// NameServerShowDatabaseProcedure is the fully-qualified name of the NameServer's ShowDatabase RPC.
+	NameServerShowDatabaseProcedure = "/openmldb.v1.NameServer/ShowDatabase"
+	// NameServerCreateTableProcedure is the fully-qualified name of the NameServer's CreateTable RPC.
+	NameServerCreateTableProcedure = "/openmldb.v1.NameServer/CreateTable"
+	// NameServerDropTableProcedure is the fully-qualified name of the NameServer's DropTable RPC.
+	NameServerDropTableProcedure = "/openmldb.v1.NameServer/DropTable"
 	// NameServerShowTabletProcedure is the fully-qualified name of the NameServer's ShowTablet RPC.
 	NameServerShowTabletProcedure = "/openmldb.v1.NameServer/ShowTablet"
 )
 
 // NameServerClient is a client for the openmldb.v1.NameServer service.
 type NameServerClient interface {
+	CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error)
+	DropDatabase(context.Context, *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error)
+	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
+	CreateTable(context.Context, *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error)
+	DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error)
 	// Every RPC answered by a standby fails with FAILED_PRECONDITION and the
 	// message "nameserver is not leader, leader is <endpoint>".
 	ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error)
@@ -58,6 +74,36 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 	baseURL = strings.TrimRight(baseURL, "/")
 	nameServerMethods := v1.File_openmldb_v1_nameserver_proto.Services().ByName("NameServer").Methods()
 	return &nameServerClient{
+		createDatabase: connect.NewClient[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse](
+			httpClient,
+			baseURL+NameServerCreateDatabaseProcedure,
+			connect.WithSchema(nameServerMethods.ByName("CreateDatabase")),
+			connect.WithClientOptions(opts...),
+		),
+		dropDatabase: connect.NewClient[v1.DropDatabaseRequest, v1.DropDatabaseResponse](
+			httpClient,
+			baseURL+NameServerDropDatabaseProcedure,
+			connect.WithSchema(nameServerMethods.ByName("DropDatabase")),
+			connect.WithClientOptions(opts...),
+		),
+		showDatabase: connect.NewClient[v1.ShowDatabaseRequest, v1.ShowDatabaseResponse](
+			httpClient,
+			baseURL+NameServerShowDatabaseProcedure,
+			connect.WithSchema(nameServerMethods.ByName("ShowDatabase")),
+			connect.WithClientOptions(opts...),
+		),
+		createTable: connect.NewClient[v1.CreateTableRequest, v1.CreateTableResponse](
+			httpClient,
+			baseURL+NameServerCreateTableProcedure,
+			connect.WithSchema(nameServerMethods.ByName("CreateTable")),
+			connect.WithClientOptions(opts...),
+		),
+		dropTable: connect.NewClient[v1.DropTableRequest, v1.DropTableResponse](
+			httpClient,
+			baseURL+NameServerDropTableProcedure,
+			connect.WithSchema(nameServerMethods.ByName("DropTable")),
+			connect.WithClientOptions(opts...),
+		),
 		showTablet: connect.NewClient[v1.ShowTabletRequest, v1.ShowTabletResponse](
 			httpClient,
 			baseURL+NameServerShowTabletProcedure,
@@ -69,7 +115,37 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 
 // nameServerClient implements NameServerClient.
 type nameServerClient struct {
-	showTablet *connect.Client[v1.ShowTabletRequest, v1.ShowTabletResponse]
+	createDatabase *connect.Client[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse]
+	dropDatabase   *connect.Client[v1.DropDatabaseRequest, v1.DropDatabaseResponse]
+	showDatabase   *connect.Client[v1.ShowDatabaseRequest, v1.ShowDatabaseResponse]
+	createTable    *connect.Client[v1.CreateTableRequest, v1.CreateTableResponse]
+	dropTable      *connect.Client[v1.DropTableRequest, v1.DropTableResponse]
+	showTablet     *connect.Client[v1.ShowTabletRequest, v1.ShowTabletResponse]
+}
+
+// CreateDatabase calls openmldb.v1.NameServer.CreateDatabase.
+func (c *nameServerClient) CreateDatabase(ctx context.Context, req *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error) {
+	return c.createDatabase.CallUnary(ctx, req)
+}
+
+// DropDatabase calls openmldb.v1.NameServer.DropDatabase.
+func (c *nameServerClient) DropDatabase(ctx context.Context, req *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error) {
+	return c.dropDatabase.CallUnary(ctx, req)
+}
+
+// ShowDatabase calls openmldb.v1.NameServer.ShowDatabase.
+func (c *nameServerClient) ShowDatabase(ctx context.Context, req *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error) {
+	return c.showDatabase.CallUnary(ctx, req)
+}
+
+// CreateTable calls openmldb.v1.NameServer.CreateTable.
+func (c *nameServerClient) CreateTable(ctx context.Context, req *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error) {
+	return c.createTable.CallUnary(ctx, req)
+}
+
+// DropTable calls openmldb.v1.NameServer.DropTable.
+func (c *nameServerClient) DropTable(ctx context.Context, req *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error) {
+	return c.dropTable.CallUnary(ctx, req)
 }
 
 // ShowTablet calls openmldb.v1.NameServer.ShowTablet.
@@ -79,6 +155,11 @@ func (c *nameServerClient) ShowTablet(ctx context.Context, req *connect.Request[
 
 // NameServerHandler is an implementation of the openmldb.v1.NameServer service.
 type NameServerHandler interface {
+	CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error)
+	DropDatabase(context.Context, *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error)
+	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
+	CreateTable(context.Context, *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error)
+	DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error)
 	// Every RPC answered by a standby fails with FAILED_PRECONDITION and the
 	// message "nameserver is not leader, leader is <endpoint>".
 	ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error)
@@ -91,6 +172,36 @@ type NameServerHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	nameServerMethods := v1.File_openmldb_v1_nameserver_proto.Services().ByName("NameServer").Methods()
+	nameServerCreateDatabaseHandler := connect.NewUnaryHandler(
+		NameServerCreateDatabaseProcedure,
+		svc.CreateDatabase,
+		connect.WithSchema(nameServerMethods.ByName("CreateDatabase")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerDropDatabaseHandler := connect.NewUnaryHandler(
+		NameServerDropDatabaseProcedure,
+		svc.DropDatabase,
+		connect.WithSchema(nameServerMethods.ByName("DropDatabase")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerShowDatabaseHandler := connect.NewUnaryHandler(
+		NameServerShowDatabaseProcedure,
+		svc.ShowDatabase,
+		connect.WithSchema(nameServerMethods.ByName("ShowDatabase")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerCreateTableHandler := connect.NewUnaryHandler(
+		NameServerCreateTableProcedure,
+		svc.CreateTable,
+		connect.WithSchema(nameServerMethods.ByName("CreateTable")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerDropTableHandler := connect.NewUnaryHandler(
+		NameServerDropTableProcedure,
+		svc.DropTable,
+		connect.WithSchema(nameServerMethods.ByName("DropTable")),
+		connect.WithHandlerOptions(opts...),
+	)
 	nameServerShowTabletHandler := connect.NewUnaryHandler(
 		NameServerShowTabletProcedure,
 		svc.ShowTablet,
@@ -99,6 +210,16 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 	)
 	return "/openmldb.v1.NameServer/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case NameServerCreateDatabaseProcedure:
+			nameServerCreateDatabaseHandler.ServeHTTP(w, r)
+		case NameServerDropDatabaseProcedure:
+			nameServerDropDatabaseHandler.ServeHTTP(w, r)
+		case NameServerShowDatabaseProcedure:
+			nameServerShowDatabaseHandler.ServeHTTP(w, r)
+		case NameServerCreateTableProcedure:
+			nameServerCreateTableHandler.ServeHTTP(w, r)
+		case NameServerDropTableProcedure:
+			nameServerDropTableHandler.ServeHTTP(w, r)
 		case NameServerShowTabletProcedure:
 			nameServerShowTabletHandler.ServeHTTP(w, r)
 		default:
@@ -109,6 +230,26 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 
 // UnimplementedNameServerHandler returns CodeUnimplemented from all methods.
 type UnimplementedNameServerHandler struct{}
+
+func (UnimplementedNameServerHandler) CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.CreateDatabase is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) DropDatabase(context.Context, *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.DropDatabase is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.ShowDatabase is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) CreateTable(context.Context, *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.CreateTable is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.DropTable is not implemented"))
+}
 
 func (UnimplementedNameServerHandler) ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.ShowTablet is not implemented"))

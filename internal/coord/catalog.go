@@ -1,0 +1,71 @@
+package coord
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/openmldb-go/openmldb/schema"
+)
+
+// Catalog keys (under the root):
+//
+//	db/<name>                  a database (value: DatabaseMeta JSON)
+//	table_data/<db>/<name>     a table (TableMeta JSON)
+//	table_index                the last table id handed out
+//	pstatus/<tid>/<pid>/<ep>   a replica's observed state, leased by its tablet
+
+// Database is the key of a database.
+func (k Keys) Database(name string) string { return k.join("db", name) }
+
+// DatabasePrefix lists databases.
+func (k Keys) DatabasePrefix() string { return k.join("db") + "/" }
+
+// TablePrefix lists every table; TableDBPrefix the tables of one database.
+func (k Keys) TablePrefix() string            { return k.join("table_data") + "/" }
+func (k Keys) TableDBPrefix(db string) string { return k.join("table_data", db) + "/" }
+func (k Keys) Table(db, name string) string   { return k.join("table_data", db, name) }
+func (k Keys) TableIndex() string             { return k.join("table_index") }
+func (k Keys) ReplicaStatusPrefix() string    { return k.join("pstatus") + "/" }
+func (k Keys) ReplicaStatus(tid, pid uint32, ep string) string {
+	return k.join("pstatus", fmt.Sprint(tid), fmt.Sprint(pid), ep)
+}
+
+// DatabaseMeta is a database record.
+type DatabaseMeta struct {
+	Name       string    `json:"name"`
+	CreateTime time.Time `json:"create_time"`
+}
+
+// TableMeta is a table's definition and placement: the intent. What the
+// Raft groups really look like is reported under pstatus/.
+type TableMeta struct {
+	TID        uint32          `json:"tid"`
+	Table      schema.Table    `json:"table"`
+	Partitions []PartitionMeta `json:"partitions"`
+	CreateTime time.Time       `json:"create_time"`
+}
+
+// PartitionMeta is one partition's replicas; Replicas[0] is the preferred leader.
+type PartitionMeta struct {
+	PID      uint32        `json:"pid"`
+	Replicas []ReplicaMeta `json:"replicas"`
+}
+
+// ReplicaMeta is one replica's placement.
+type ReplicaMeta struct {
+	Endpoint     string `json:"endpoint"`
+	RaftEndpoint string `json:"raft_endpoint"`
+	ReplicaID    uint64 `json:"replica_id"`
+}
+
+// ReplicaStatus is what a tablet reports about one of its replicas.
+type ReplicaStatus struct {
+	Endpoint        string    `json:"endpoint"`
+	IsLeader        bool      `json:"is_leader"`
+	LeaderReplicaID uint64    `json:"leader_replica_id"`
+	Term            uint64    `json:"term"`
+	Offset          uint64    `json:"offset"`
+	Rows            int64     `json:"rows"`
+	MemoryBytes     int64     `json:"memory_bytes"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}

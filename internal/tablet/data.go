@@ -1,0 +1,410 @@
+package tablet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/internal/codec"
+	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/replication"
+	"github.com/openmldb-go/openmldb/internal/storage"
+)
+
+// hosted is one partition replica this tablet runs.
+type hosted struct {
+	rep     *replica
+	meta    coord.PartitionMeta
+	batch   *batcher
+	created time.Time
+}
+
+// data is the tablet's data plane: the replicas it hosts, reconciled with
+// the table metadata in etcd.
+type data struct {
+	s     *Server
+	host  *replication.Host
+	myID  uint64
+	mu    sync.RWMutex
+	parts map[uint64]*hosted // by shard id
+	// tables by tid, for endpoint lookups of leader ids
+	tables map[uint32]coord.TableMeta
+	// leader changes to report
+	leaderCh chan struct{}
+}
+
+func (d *data) get(tid, pid uint32) (*hosted, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	h := d.parts[replication.ShardID(tid, pid)]
+	if h == nil {
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("%w: tid %d pid %d on %s", replication.ErrNoShard, tid, pid, d.s.cfg.Endpoint))
+	}
+	return h, nil
+}
+
+// leaderEndpoint names the group's leader as this tablet knows it.
+func (d *data) leaderEndpoint(h *hosted) string {
+	id, _, ok := d.host.Leader(h.rep.shardID)
+	if !ok {
+		return ""
+	}
+	for _, r := range h.meta.Replicas {
+		if r.ReplicaID == id {
+			return r.Endpoint
+		}
+	}
+	return ""
+}
+
+func (d *data) checkLeader(h *hosted) error {
+	id, _, ok := d.host.Leader(h.rep.shardID)
+	if ok && id == d.myID {
+		return nil
+	}
+	leader := d.leaderEndpoint(h)
+	if leader == "" {
+		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: tid %d pid %d has no leader yet", replication.ErrUnavailable, h.rep.tid, h.rep.pid))
+	}
+	err := connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("%w: tid %d pid %d, leader is %s", replication.ErrNotLeader, h.rep.tid, h.rep.pid, leader))
+	err.Meta().Set("x-openmldb-leader", leader)
+	err.Meta().Set("x-openmldb-not-leader", "1")
+	return err
+}
+
+func rpcErr(err error) error {
+	var ce *connect.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce):
+		return err
+	case errors.Is(err, replication.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeUnavailable, err)
+	case errors.Is(err, replication.ErrNoShard):
+		return connect.NewError(connect.CodeNotFound, err)
+	case errors.Is(err, storage.ErrNoIndex), errors.Is(err, codec.ErrCorrupt):
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	return connect.NewError(connect.CodeInternal, err)
+}
+
+// Put validates the rows and commits them through the partition's group.
+func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutRequest]) (*connect.Response[openmldbv1.PutResponse], error) {
+	m := req.Msg
+	h, err := d.get(m.Tid, m.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.Rows) != len(m.Ids) {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("%d rows but %d request ids", len(m.Rows), len(m.Ids)))
+	}
+	for i, row := range m.Rows {
+		if _, err := codec.Decode(h.rep.table.Columns, row); err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("row %d: %w", i, err))
+		}
+	}
+	if err := d.checkLeader(h); err != nil {
+		return nil, err
+	}
+	w := &putWork{ctx: ctx, rows: m.Rows, done: make(chan putResult, 1)}
+	for _, id := range m.Ids {
+		w.ids = append(w.ids, requestID{id.GetClient(), id.GetSeq()})
+	}
+	res := h.batch.submit(w)
+	if res.err != nil {
+		return nil, rpcErr(res.err)
+	}
+	return connect.NewResponse(&openmldbv1.PutResponse{Applied: uint32(res.applied)}), nil
+}
+
+// Scan reads one key's rows from the leader (or any replica with allow_follower).
+func (d *data) Scan(ctx context.Context, req *connect.Request[openmldbv1.ScanRequest]) (*connect.Response[openmldbv1.ScanResponse], error) {
+	m := req.Msg
+	h, err := d.get(m.Tid, m.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if !m.AllowFollower {
+		if err := d.checkLeader(h); err != nil {
+			return nil, err
+		}
+	}
+	if m.Linearizable {
+		if err := d.host.ReadIndex(ctx, h.rep.shardID); err != nil {
+			return nil, rpcErr(err)
+		}
+	}
+	rows, err := h.rep.part.Scan(m.Key, storage.ScanOptions{Index: m.Index, From: m.From, To: m.To, Limit: int(m.Limit), AtTS: m.AtTs}, time.Now())
+	if err != nil {
+		return nil, rpcErr(err)
+	}
+	resp := &openmldbv1.ScanResponse{}
+	for _, r := range rows {
+		resp.Rows = append(resp.Rows, r.Data)
+		resp.Ts = append(resp.Ts, r.TS)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// Delete removes a key's rows through the group.
+func (d *data) Delete(ctx context.Context, req *connect.Request[openmldbv1.DeleteRequest]) (*connect.Response[openmldbv1.DeleteResponse], error) {
+	m := req.Msg
+	h, err := d.get(m.Tid, m.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.rep.part.IndexPos(m.Index); err != nil {
+		return nil, rpcErr(err)
+	}
+	if err := d.checkLeader(h); err != nil {
+		return nil, err
+	}
+	cmd := deleteCmd{index: m.Index, key: m.Key}
+	if m.Id != nil {
+		cmd.id = requestID{m.Id.Client, m.Id.Seq}
+	}
+	n, _, err := d.host.Propose(ctx, h.rep.shardID, encodeDelete(cmd))
+	if err != nil {
+		return nil, rpcErr(err)
+	}
+	return connect.NewResponse(&openmldbv1.DeleteResponse{Deleted: uint32(n)}), nil
+}
+
+// GetTableStatus reports this tablet's replicas.
+func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldbv1.GetTableStatusRequest]) (*connect.Response[openmldbv1.GetTableStatusResponse], error) {
+	m := req.Msg
+	d.mu.RLock()
+	var list []*hosted
+	for _, h := range d.parts {
+		if m.Tid != 0 && (h.rep.tid != m.Tid || h.rep.pid != m.Pid) {
+			continue
+		}
+		list = append(list, h)
+	}
+	d.mu.RUnlock()
+	resp := &openmldbv1.GetTableStatusResponse{}
+	now := time.Now()
+	for _, h := range list {
+		st := h.rep.part.Stats()
+		ps := &openmldbv1.PartitionStatus{Tid: h.rep.tid, Pid: h.rep.pid, Mode: "kTableFollower", State: "kTableNormal",
+			Offset: h.rep.applied.Load(), RecordCnt: uint64(st.Rows), Memused: uint64(st.MemoryBytes)}
+		if id, term, ok := d.host.Leader(h.rep.shardID); ok {
+			ps.LeaderReplicaId, ps.Term = id, term
+			if id == d.myID {
+				ps.Mode = "kTableLeader"
+			}
+		} else {
+			ps.State = "kTableLoading"
+		}
+		if m.WithChecksum {
+			ps.Checksum = h.rep.checksum(now)
+		}
+		resp.Partitions = append(resp.Partitions, ps)
+	}
+	return connect.NewResponse(resp), nil
+}
+
+// reconcile starts replicas that metadata places here and stops those it
+// no longer places here, then keeps doing so as metadata changes.
+func (d *data) watchTables(ctx context.Context) error {
+	keys := d.s.keys
+	for ctx.Err() == nil {
+		resp, err := d.s.cli.Get(ctx, keys.TablePrefix(), clientv3.WithPrefix())
+		if err != nil {
+			d.s.log.Warn("listing tables", "err", err)
+			time.Sleep(time.Second)
+			continue
+		}
+		metas := map[uint32]coord.TableMeta{}
+		for _, kv := range resp.Kvs {
+			var tm coord.TableMeta
+			if err := json.Unmarshal(kv.Value, &tm); err != nil {
+				d.s.log.Warn("unreadable table meta", "key", string(kv.Key), "err", err)
+				continue
+			}
+			metas[tm.TID] = tm
+		}
+		d.reconcile(ctx, metas)
+		wch := d.s.cli.Watch(clientv3.WithRequireLeader(ctx), keys.TablePrefix(), clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1), clientv3.WithPrevKV())
+		for wr := range wch {
+			if wr.Err() != nil {
+				break
+			}
+			for _, ev := range wr.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					if ev.PrevKv != nil {
+						var tm coord.TableMeta
+						if json.Unmarshal(ev.PrevKv.Value, &tm) == nil {
+							delete(metas, tm.TID)
+						}
+					}
+					continue
+				}
+				var tm coord.TableMeta
+				if err := json.Unmarshal(ev.Kv.Value, &tm); err == nil {
+					metas[tm.TID] = tm
+				}
+			}
+			d.reconcile(ctx, metas)
+		}
+	}
+	return nil
+}
+
+func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) {
+	ep := d.s.cfg.Endpoint
+	want := map[uint64]struct {
+		tm coord.TableMeta
+		pm coord.PartitionMeta
+	}{}
+	for _, tm := range metas {
+		for _, pm := range tm.Partitions {
+			for _, r := range pm.Replicas {
+				if r.Endpoint == ep {
+					want[replication.ShardID(tm.TID, pm.PID)] = struct {
+						tm coord.TableMeta
+						pm coord.PartitionMeta
+					}{tm, pm}
+				}
+			}
+		}
+	}
+	d.mu.Lock()
+	d.tables = metas
+	var stop []*hosted
+	for id, h := range d.parts {
+		if w, ok := want[id]; !ok {
+			stop = append(stop, h)
+			delete(d.parts, id)
+		} else {
+			h.meta = w.pm
+		}
+	}
+	var start []uint64
+	for id := range want {
+		if d.parts[id] == nil {
+			start = append(start, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, h := range stop {
+		h.batch.close()
+		if err := d.host.StopReplica(ctx, h.rep.shardID, d.myID, true); err != nil {
+			d.s.log.Warn("stopping replica", "tid", h.rep.tid, "pid", h.rep.pid, "err", err)
+		} else {
+			d.s.log.Info("replica removed", "tid", h.rep.tid, "pid", h.rep.pid)
+		}
+		_, _ = d.s.cli.Delete(ctx, d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, ep))
+	}
+	for _, id := range start {
+		w := want[id]
+		if err := d.startReplica(w.tm, w.pm); err != nil {
+			d.s.log.Error("starting replica", "tid", w.tm.TID, "pid", w.pm.PID, "err", err)
+		}
+	}
+	d.signalStatus()
+}
+
+func (d *data) startReplica(tm coord.TableMeta, pm coord.PartitionMeta) error {
+	shard := replication.ShardID(tm.TID, pm.PID)
+	rep, err := newReplica(tm.TID, pm.PID, shard, tm.Table, d.s.log)
+	if err != nil {
+		return err
+	}
+	members := map[uint64]string{}
+	for _, r := range pm.Replicas {
+		members[r.ReplicaID] = r.RaftEndpoint
+	}
+	if err := d.host.StartReplica(shard, d.myID, members, false, func() replication.StateMachine { return rep }); err != nil {
+		return err
+	}
+	h := &hosted{rep: rep, meta: pm, batch: newBatcher(d.host, shard), created: time.Now()}
+	d.mu.Lock()
+	d.parts[shard] = h
+	d.mu.Unlock()
+	d.s.log.Info("replica started", "table", tm.Table.Name, "tid", tm.TID, "pid", pm.PID)
+	// Spread leaders: the preferred leader (first replica) of a new group
+	// asks for leadership once the group has elected someone.
+	if len(pm.Replicas) > 1 && pm.Replicas[0].ReplicaID == d.myID && time.Since(tm.CreateTime) < time.Minute {
+		go d.claimLeadership(h)
+	}
+	return nil
+}
+
+func (d *data) claimLeadership(h *hosted) {
+	for i := 0; i < 100; i++ {
+		if id, _, ok := d.host.Leader(h.rep.shardID); ok {
+			if id != d.myID {
+				_ = d.host.TransferLeader(h.rep.shardID, d.myID)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (d *data) signalStatus() {
+	select {
+	case d.leaderCh <- struct{}{}:
+	default:
+	}
+}
+
+// reportStatus publishes every replica's observed role under pstatus/,
+// leased by the registration, on each leader change and every second.
+func (d *data) reportStatus(ctx context.Context) {
+	last := map[uint64]coord.ReplicaStatus{}
+	var lastLease clientv3.LeaseID
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-d.leaderCh:
+		}
+		lease := clientv3.LeaseID(d.s.lease.Load())
+		if lease == 0 {
+			continue
+		}
+		if lease != lastLease { // re-registered: the old keys died with the old lease
+			last = map[uint64]coord.ReplicaStatus{}
+			lastLease = lease
+		}
+		d.mu.RLock()
+		list := make([]*hosted, 0, len(d.parts))
+		for _, h := range d.parts {
+			list = append(list, h)
+		}
+		d.mu.RUnlock()
+		for _, h := range list {
+			id, term, ok := d.host.Leader(h.rep.shardID)
+			st := h.rep.part.Stats()
+			rs := coord.ReplicaStatus{Endpoint: d.s.cfg.Endpoint, IsLeader: ok && id == d.myID, Term: term,
+				Offset: h.rep.applied.Load(), Rows: st.Rows, MemoryBytes: st.MemoryBytes}
+			if ok {
+				rs.LeaderReplicaID = id
+			}
+			prev, had := last[h.rep.shardID]
+			if had && prev.IsLeader == rs.IsLeader && prev.Term == rs.Term && prev.LeaderReplicaID == rs.LeaderReplicaID &&
+				prev.Rows == rs.Rows && prev.Offset == rs.Offset {
+				continue
+			}
+			rs.UpdatedAt = time.Now().UTC()
+			b, _ := json.Marshal(rs)
+			if _, err := d.s.cli.Put(ctx, d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, d.s.cfg.Endpoint), string(b), clientv3.WithLease(lease)); err != nil {
+				continue
+			}
+			last[h.rep.shardID] = rs
+		}
+	}
+}
