@@ -93,6 +93,10 @@ type Config struct {
 	// clients
 	Interactive bool
 	Cmd         string
+	Database    string
+
+	// tablet
+	GCInterval time.Duration
 
 	// ops
 	OpenmldbBinPath    string
@@ -141,6 +145,8 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.BoolVar(&c.AutoFailover, "auto_failover", false, "nameserver: initial value of auto_failover (persisted in etcd; change it with confset)")
 	fs.BoolVar(&c.Interactive, "interactive", true, "clients: read commands from a prompt")
 	fs.StringVar(&c.Cmd, "cmd", "", "clients: command to run when not interactive")
+	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")
+	fs.DurationVar(&c.GCInterval, "gc_interval", 60*time.Second, "tablet: how often expired rows are removed")
 	fs.StringVar(&c.OpenmldbBinPath, "openmldb_bin_path", "./bin/openmldb", "ops: the openmldb binary (kept for OpenMLDB compatibility)")
 	fs.StringVar(&r.endpoints, "endpoints", "", "ops: comma list of tablet endpoints the command works on")
 	fs.StringVar(&c.StatFile, "statfile", "", "ops: file to append pre-upgrade's plan lines to")

@@ -15,6 +15,7 @@ import (
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/api/gen/openmldb/v1/openmldbv1connect"
+	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/internal/cli"
 	"github.com/openmldb-go/openmldb/internal/config"
 	"github.com/openmldb-go/openmldb/internal/coord"
@@ -30,10 +31,13 @@ type Client struct {
 	keys coord.Keys
 	out  io.Writer
 	http *http.Client
+	db   string
+	data *client.Client
 }
 
 // Commands lists what ns_client understands, for help and errors.
-var Commands = []string{"showns", "showtablet", "help", "quit"}
+var Commands = []string{"showns", "showtablet", "use", "showdb", "createdb", "dropdb", "showtable", "showschema",
+	"create", "drop", "put", "get", "scan", "count", "help", "quit"}
 
 // Run executes --cmd, or starts a prompt when --interactive is true and no --cmd is given.
 func Run(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer) error {
@@ -47,7 +51,12 @@ func Run(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer) e
 	}
 	defer etcd.Close()
 	c := &Client{cfg: cfg, cli: etcd, keys: coord.Keys{Root: cfg.ZkRootPath}, out: out,
-		http: &http.Client{Timeout: 10 * time.Second}}
+		http: &http.Client{Timeout: 10 * time.Second}, db: cfg.Database}
+	defer func() {
+		if c.data != nil {
+			c.data.Close()
+		}
+	}()
 	if oneShot {
 		if !c.Exec(ctx, cfg.Cmd) {
 			return ErrCommandFailed
@@ -73,6 +82,8 @@ func (c *Client) Exec(ctx context.Context, line string) bool {
 		err = c.showNS(ctx)
 	case "showtablet":
 		err = c.showTablet(ctx)
+	case "use", "showdb", "createdb", "dropdb", "showtable", "showschema", "create", "drop", "put", "get", "scan", "count":
+		err = c.execData(ctx, name, fields[1:])
 	case "help":
 		fmt.Fprintln(c.out, "commands: "+strings.Join(Commands, ", "))
 	default:

@@ -6,7 +6,10 @@ import (
 	"sync/atomic"
 )
 
-const slabSize = 1 << 20
+const (
+	slabSize    = 1 << 20
+	minSlabSize = 16 << 10
+)
 
 // ref locates a row: slab number in the high 32 bits, offset in the low.
 type ref uint64
@@ -40,7 +43,11 @@ func (a *arena) add(row []byte, refs int) ref {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cur < 0 || len(a.slabs[a.cur].data)+need > cap(a.slabs[a.cur].data) {
-		size := slabSize
+		// Start small (many partitions hold little) and double up to slabSize.
+		size := minSlabSize
+		if a.cur >= 0 {
+			size = min(2*cap(a.slabs[a.cur].data), slabSize)
+		}
 		if need > size {
 			size = need
 		}

@@ -408,3 +408,33 @@ func (d *data) reportStatus(ctx context.Context) {
 		}
 	}
 }
+
+// gcLoop removes expired rows from every replica. Each partition's GC
+// locks one of its shards at a time, so writers wait for at most one
+// shard's sweep.
+func (d *data) gcLoop(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		d.mu.RLock()
+		list := make([]*hosted, 0, len(d.parts))
+		for _, h := range d.parts {
+			list = append(list, h)
+		}
+		d.mu.RUnlock()
+		for _, h := range list {
+			start := time.Now()
+			if n := h.rep.part.GC(start); n > 0 {
+				d.s.log.Info("expired rows removed", "tid", h.rep.tid, "pid", h.rep.pid, "rows", n, "took", time.Since(start).Round(time.Microsecond))
+			}
+		}
+	}
+}

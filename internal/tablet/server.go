@@ -84,7 +84,11 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	regDone := make(chan struct{})
 	regCtx, cancelReg := context.WithCancel(ctx)
 	var workers sync.WaitGroup
-	workers.Add(2)
+	workers.Add(3)
+	go func() {
+		defer workers.Done()
+		d.gcLoop(regCtx, cfg.GCInterval)
+	}()
 	go func() {
 		defer workers.Done()
 		_ = d.watchTables(regCtx)
