@@ -53,7 +53,7 @@ type Client struct {
 	seq      atomic.Uint64
 
 	mu      sync.RWMutex
-	tables  map[string]*coord.TableMeta              // "db.table"
+	tables  map[string]*coord.TableMeta               // "db.table"
 	leaders map[uint64]map[string]coord.ReplicaStatus // shard -> endpoint -> status
 	tablets map[string]openmldbv1connect.TabletClient
 
