@@ -57,6 +57,9 @@ type Client struct {
 	leaders map[uint64]map[string]coord.ReplicaStatus // shard -> endpoint -> status
 	tablets map[string]openmldbv1connect.TabletClient
 
+	qmu    sync.Mutex
+	queues map[uint64]*partitionQueue
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	// Retries counts retried attempts, for tests and metrics.
@@ -88,6 +91,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 		tables:   map[string]*coord.TableMeta{},
 		leaders:  map[uint64]map[string]coord.ReplicaStatus{},
 		tablets:  map[string]openmldbv1connect.TabletClient{},
+		queues:   map[uint64]*partitionQueue{},
 		done:     make(chan struct{}),
 	}
 	wctx, cancel := context.WithCancel(context.Background())
@@ -392,9 +396,20 @@ func (c *Client) nextID() *openmldbv1.RequestID {
 // Row is a decoded row: one value per column (see schema.Normalize).
 type Row []any
 
-// Put writes one row (values in column order).
+// Put writes one row (values in column order). Concurrent Puts to the
+// same partition share RPCs (see coalesce.go).
 func (c *Client) Put(ctx context.Context, db, table string, values []any) error {
-	return c.PutBatch(ctx, db, table, [][]any{values})
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	tm, err := c.tableMeta(db, table)
+	if err != nil {
+		return err
+	}
+	enc, key, err := encodeRow(tm.Table, values)
+	if err != nil {
+		return err
+	}
+	return c.putCoalesced(ctx, tm, PartitionOf(tm.Table, key), enc)
 }
 
 // PutBatch writes rows, grouped by partition; it returns when all are

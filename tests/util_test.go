@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"fmt"
 	"net"
 	"syscall"
 	"testing"
@@ -25,3 +26,5 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	return ln.Addr().String()
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}, []string{"state"})
 	reg.MustRegister(s.metrics.isLeader, s.metrics.tablets)
 
-	path, h := openmldbv1connect.NewNameServerHandler(s)
+	path, h := openmldbv1connect.NewNameServerHandler(s, server.HandlerOptions()...)
 	hs.Mux.Handle(path, h)
 	hs.Mux.Handle("GET /status", server.StatusHandler("nameserver", cfg.Endpoint, s.start, s.fillStatus))
 	serveErr := make(chan error, 1)

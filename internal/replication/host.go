@@ -89,6 +89,15 @@ func NewHost(cfg Config) (*Host, error) {
 	// The default log store preallocates gigabytes; the small config keeps
 	// a tablet's Raft log memory bounded.
 	nhc.Expert.LogDB = dbconfig.GetSmallMemLogDBConfig()
+	// Few log shards and step workers: the log writes of many partitions
+	// then share one fdatasync. With the defaults (16 of each) every
+	// partition pays its own, and on a small box fsyncs eat the CPU.
+	nhc.Expert.LogDB.Shards = 2
+	eng := dbconfig.GetDefaultEngineConfig()
+	eng.ExecShards = 2
+	eng.ApplyShards = 2
+	eng.CommitShards = 2
+	nhc.Expert.Engine = eng
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("starting raft node host on %s: %w", cfg.RaftAddress, err)

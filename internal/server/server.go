@@ -1,12 +1,14 @@
 package server
 
 import (
+	"connectrpc.com/connect"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -51,6 +53,11 @@ func Listen(endpoint string, reg *prometheus.Registry, log *slog.Logger) (*HTTPS
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	// Profiles for operators chasing a slow node; loopback-only deployments
+	// are the norm, and the handlers are read-only.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true) // gRPC clients speak h2c
@@ -94,4 +101,11 @@ func SignalContext(parent context.Context, log *slog.Logger) (context.Context, c
 		}
 	}()
 	return ctx, cancel
+}
+
+// HandlerOptions are the connect options every RPC service uses. Small
+// messages are not compressed: gzip costs more CPU than it saves on loopback
+// and LAN links, and most of our messages are a few hundred bytes.
+func HandlerOptions() []connect.HandlerOption {
+	return []connect.HandlerOption{connect.WithCompressMinBytes(64 << 10)}
 }

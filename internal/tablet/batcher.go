@@ -12,7 +12,7 @@ import (
 // it as one Raft entry, so one fsync covers many writes.
 const (
 	maxBatchRows  = 2000
-	committers    = 4
+	committers    = 1
 	proposeTimout = 5 * time.Second
 )
 

@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	}
 	d.host = host
 	s.data = d
-	path, h := openmldbv1connect.NewTabletHandler(d)
+	path, h := openmldbv1connect.NewTabletHandler(d, server.HandlerOptions()...)
 	hs.Mux.Handle(path, h)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- hs.Serve() }()
