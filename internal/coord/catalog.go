@@ -56,6 +56,10 @@ type ReplicaMeta struct {
 	Endpoint     string `json:"endpoint"`
 	RaftEndpoint string `json:"raft_endpoint"`
 	ReplicaID    uint64 `json:"replica_id"`
+	// Joined: added to a running group (start with join); NonVoting: a
+	// learner still catching up, promoted to voter by its op.
+	Joined    bool `json:"joined,omitempty"`
+	NonVoting bool `json:"non_voting,omitempty"`
 }
 
 // ReplicaStatus is what a tablet reports about one of its replicas.

@@ -131,9 +131,9 @@ func ShardID(tid, pid uint32) uint64 { return uint64(tid)<<16 | uint64(pid) }
 // group. members maps replica id to raft address for a new group; on
 // restart the group's own configuration on disk wins. join=true starts a
 // replica that was added to an existing group.
-func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string, join bool, create func() StateMachine) error {
+func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string, join, nonVoting bool, create func() StateMachine) error {
 	cfg := dbconfig.Config{
-		ShardID: shardID, ReplicaID: replicaID,
+		ShardID: shardID, ReplicaID: replicaID, IsNonVoting: nonVoting,
 		ElectionRTT: h.cfg.ElectionRTT, HeartbeatRTT: h.cfg.HeartbeatRTT,
 		CheckQuorum: true, PreVote: true,
 		SnapshotEntries: h.cfg.SnapshotEntries, CompactionOverhead: h.cfg.SnapshotEntries / 5,
@@ -193,13 +193,38 @@ func (h *Host) HasReplica(shardID uint64) bool {
 	return !errors.Is(err, dragonboat.ErrShardNotFound)
 }
 
-// Membership returns the group's voting members (replica id -> address).
-func (h *Host) Membership(ctx context.Context, shardID uint64) (map[uint64]string, error) {
+// Membership is a group's configuration.
+type Membership struct {
+	Voters, NonVoters map[uint64]string
+	Removed           map[uint64]bool
+}
+
+// Membership returns the group's configuration as this replica has applied it.
+func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, error) {
 	m, err := h.nh.SyncGetShardMembership(ctx, shardID)
 	if err != nil {
-		return nil, h.mapErr(shardID, err)
+		return Membership{}, h.mapErr(shardID, err)
 	}
-	return m.Nodes, nil
+	out := Membership{Voters: m.Nodes, NonVoters: m.NonVotings, Removed: map[uint64]bool{}}
+	for id := range m.Removed {
+		out.Removed[id] = true
+	}
+	return out, nil
+}
+
+// AddNonVoting adds a replica that receives the log but does not vote.
+func (h *Host) AddNonVoting(ctx context.Context, shardID, replicaID uint64, addr string) error {
+	return h.mapErr(shardID, h.nh.SyncRequestAddNonVoting(ctx, shardID, replicaID, addr, 0))
+}
+
+// Promote makes a non-voting replica (or a new one) a voter.
+func (h *Host) Promote(ctx context.Context, shardID, replicaID uint64, addr string) error {
+	return h.mapErr(shardID, h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, addr, 0))
+}
+
+// RemoveMember removes a replica from the group (it can never rejoin with the same id).
+func (h *Host) RemoveMember(ctx context.Context, shardID, replicaID uint64) error {
+	return h.mapErr(shardID, h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0))
 }
 
 // TransferLeader asks the group to move leadership to target.

@@ -20,6 +20,7 @@ import (
 
 // hosted is one partition replica this tablet runs.
 type hosted struct {
+	myID    uint64 // this replica's Raft id (per placement, not per tablet)
 	rep     *replica
 	meta    coord.PartitionMeta
 	batch   *batcher
@@ -31,7 +32,6 @@ type hosted struct {
 type data struct {
 	s     *Server
 	host  *replication.Host
-	myID  uint64
 	mu    sync.RWMutex
 	parts map[uint64]*hosted // by shard id
 	// tables by tid, for endpoint lookups of leader ids
@@ -66,7 +66,7 @@ func (d *data) leaderEndpoint(h *hosted) string {
 
 func (d *data) checkLeader(h *hosted) error {
 	id, _, ok := d.host.Leader(h.rep.shardID)
-	if ok && id == d.myID {
+	if ok && id == h.myID {
 		return nil
 	}
 	leader := d.leaderEndpoint(h)
@@ -198,7 +198,7 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 			Offset: h.rep.applied.Load(), RecordCnt: uint64(st.Rows), Memused: uint64(st.MemoryBytes)}
 		if id, term, ok := d.host.Leader(h.rep.shardID); ok {
 			ps.LeaderReplicaId, ps.Term = id, term
-			if id == d.myID {
+			if id == h.myID {
 				ps.Mode = "kTableLeader"
 			}
 		} else {
@@ -259,20 +259,20 @@ func (d *data) watchTables(ctx context.Context) error {
 	return nil
 }
 
+type placement struct {
+	tm coord.TableMeta
+	pm coord.PartitionMeta
+	me coord.ReplicaMeta
+}
+
 func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) {
 	ep := d.s.cfg.Endpoint
-	want := map[uint64]struct {
-		tm coord.TableMeta
-		pm coord.PartitionMeta
-	}{}
+	want := map[uint64]placement{}
 	for _, tm := range metas {
 		for _, pm := range tm.Partitions {
 			for _, r := range pm.Replicas {
 				if r.Endpoint == ep {
-					want[replication.ShardID(tm.TID, pm.PID)] = struct {
-						tm coord.TableMeta
-						pm coord.PartitionMeta
-					}{tm, pm}
+					want[replication.ShardID(tm.TID, pm.PID)] = placement{tm, pm, r}
 				}
 			}
 		}
@@ -281,7 +281,9 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 	d.tables = metas
 	var stop []*hosted
 	for id, h := range d.parts {
-		if w, ok := want[id]; !ok {
+		w, ok := want[id]
+		if !ok || w.me.ReplicaID != h.myID {
+			// Not placed here any more, or placed anew under another id.
 			stop = append(stop, h)
 			delete(d.parts, id)
 		} else {
@@ -297,7 +299,7 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 	d.mu.Unlock()
 	for _, h := range stop {
 		h.batch.close()
-		if err := d.host.StopReplica(ctx, h.rep.shardID, d.myID, true); err != nil {
+		if err := d.host.StopReplica(ctx, h.rep.shardID, h.myID, true); err != nil {
 			d.s.log.Warn("stopping replica", "tid", h.rep.tid, "pid", h.rep.pid, "err", err)
 		} else {
 			d.s.log.Info("replica removed", "tid", h.rep.tid, "pid", h.rep.pid)
@@ -305,15 +307,15 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 		_, _ = d.s.cli.Delete(ctx, d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, ep))
 	}
 	for _, id := range start {
-		w := want[id]
-		if err := d.startReplica(w.tm, w.pm); err != nil {
-			d.s.log.Error("starting replica", "tid", w.tm.TID, "pid", w.pm.PID, "err", err)
+		if err := d.startReplica(want[id]); err != nil {
+			d.s.log.Error("starting replica", "tid", want[id].tm.TID, "pid", want[id].pm.PID, "err", err)
 		}
 	}
 	d.signalStatus()
 }
 
-func (d *data) startReplica(tm coord.TableMeta, pm coord.PartitionMeta) error {
+func (d *data) startReplica(w placement) error {
+	tm, pm := w.tm, w.pm
 	shard := replication.ShardID(tm.TID, pm.PID)
 	rep, err := newReplica(tm.TID, pm.PID, shard, tm.Table, d.s.log)
 	if err != nil {
@@ -321,19 +323,21 @@ func (d *data) startReplica(tm coord.TableMeta, pm coord.PartitionMeta) error {
 	}
 	members := map[uint64]string{}
 	for _, r := range pm.Replicas {
-		members[r.ReplicaID] = r.RaftEndpoint
+		if !r.Joined {
+			members[r.ReplicaID] = r.RaftEndpoint
+		}
 	}
-	if err := d.host.StartReplica(shard, d.myID, members, false, func() replication.StateMachine { return rep }); err != nil {
+	if err := d.host.StartReplica(shard, w.me.ReplicaID, members, w.me.Joined, w.me.NonVoting, func() replication.StateMachine { return rep }); err != nil {
 		return err
 	}
-	h := &hosted{rep: rep, meta: pm, batch: newBatcher(d.host, shard), created: time.Now()}
+	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, batch: newBatcher(d.host, shard), created: time.Now()}
 	d.mu.Lock()
 	d.parts[shard] = h
 	d.mu.Unlock()
-	d.s.log.Info("replica started", "table", tm.Table.Name, "tid", tm.TID, "pid", pm.PID)
+	d.s.log.Info("replica started", "table", tm.Table.Name, "tid", tm.TID, "pid", pm.PID, "replica_id", w.me.ReplicaID, "joined", w.me.Joined)
 	// Spread leaders: the preferred leader (first replica) of a new group
 	// asks for leadership once the group has elected someone.
-	if len(pm.Replicas) > 1 && pm.Replicas[0].ReplicaID == d.myID && time.Since(tm.CreateTime) < time.Minute {
+	if len(pm.Replicas) > 1 && pm.Replicas[0].ReplicaID == w.me.ReplicaID && !w.me.Joined && time.Since(tm.CreateTime) < time.Minute {
 		go d.claimLeadership(h)
 	}
 	return nil
@@ -342,8 +346,8 @@ func (d *data) startReplica(tm coord.TableMeta, pm coord.PartitionMeta) error {
 func (d *data) claimLeadership(h *hosted) {
 	for i := 0; i < 100; i++ {
 		if id, _, ok := d.host.Leader(h.rep.shardID); ok {
-			if id != d.myID {
-				_ = d.host.TransferLeader(h.rep.shardID, d.myID)
+			if id != h.myID {
+				_ = d.host.TransferLeader(h.rep.shardID, h.myID)
 			}
 			return
 		}
@@ -389,7 +393,7 @@ func (d *data) reportStatus(ctx context.Context) {
 		for _, h := range list {
 			id, term, ok := d.host.Leader(h.rep.shardID)
 			st := h.rep.part.Stats()
-			rs := coord.ReplicaStatus{Endpoint: d.s.cfg.Endpoint, IsLeader: ok && id == d.myID, Term: term,
+			rs := coord.ReplicaStatus{Endpoint: d.s.cfg.Endpoint, IsLeader: ok && id == h.myID, Term: term,
 				Offset: h.rep.applied.Load(), Rows: st.Rows, MemoryBytes: st.MemoryBytes}
 			if ok {
 				rs.LeaderReplicaID = id

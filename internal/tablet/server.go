@@ -66,7 +66,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			st.State = "unregistered"
 		}
 	}))
-	d := &data{s: s, myID: replication.ReplicaID(cfg.Endpoint), parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
+	d := &data{s: s, parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
 	host, err := replication.NewHost(replication.Config{
 		Dir: filepath.Join(cfg.DBRootPath, "raft"), RaftAddress: cfg.RaftEndpoint,
 		OnLeader: func(replication.LeaderInfo) { d.signalStatus() },

@@ -23,6 +23,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ChangeMembershipRequest_Action int32
+
+const (
+	ChangeMembershipRequest_ACTION_UNSPECIFIED ChangeMembershipRequest_Action = 0
+	ChangeMembershipRequest_ADD_NON_VOTING     ChangeMembershipRequest_Action = 1
+	ChangeMembershipRequest_PROMOTE            ChangeMembershipRequest_Action = 2
+	ChangeMembershipRequest_REMOVE             ChangeMembershipRequest_Action = 3
+)
+
+// Enum value maps for ChangeMembershipRequest_Action.
+var (
+	ChangeMembershipRequest_Action_name = map[int32]string{
+		0: "ACTION_UNSPECIFIED",
+		1: "ADD_NON_VOTING",
+		2: "PROMOTE",
+		3: "REMOVE",
+	}
+	ChangeMembershipRequest_Action_value = map[string]int32{
+		"ACTION_UNSPECIFIED": 0,
+		"ADD_NON_VOTING":     1,
+		"PROMOTE":            2,
+		"REMOVE":             3,
+	}
+)
+
+func (x ChangeMembershipRequest_Action) Enum() *ChangeMembershipRequest_Action {
+	p := new(ChangeMembershipRequest_Action)
+	*p = x
+	return p
+}
+
+func (x ChangeMembershipRequest_Action) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChangeMembershipRequest_Action) Descriptor() protoreflect.EnumDescriptor {
+	return file_openmldb_v1_tablet_proto_enumTypes[0].Descriptor()
+}
+
+func (ChangeMembershipRequest_Action) Type() protoreflect.EnumType {
+	return &file_openmldb_v1_tablet_proto_enumTypes[0]
+}
+
+func (x ChangeMembershipRequest_Action) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChangeMembershipRequest_Action.Descriptor instead.
+func (ChangeMembershipRequest_Action) EnumDescriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12, 0}
+}
+
 // RequestID makes a retried write idempotent: a partition applies each id once.
 type RequestID struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -725,6 +777,344 @@ func (x *GetTableStatusResponse) GetPartitions() []*PartitionStatus {
 	return nil
 }
 
+type MembershipRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tid           uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	Pid           uint32                 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembershipRequest) Reset() {
+	*x = MembershipRequest{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembershipRequest) ProtoMessage() {}
+
+func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembershipRequest.ProtoReflect.Descriptor instead.
+func (*MembershipRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *MembershipRequest) GetTid() uint32 {
+	if x != nil {
+		return x.Tid
+	}
+	return 0
+}
+
+func (x *MembershipRequest) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+type MembershipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// replica id -> raft address
+	Voters          map[uint64]string `protobuf:"bytes,1,rep,name=voters,proto3" json:"voters,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	NonVoters       map[uint64]string `protobuf:"bytes,2,rep,name=non_voters,json=nonVoters,proto3" json:"non_voters,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	LeaderReplicaId uint64            `protobuf:"varint,3,opt,name=leader_replica_id,json=leaderReplicaId,proto3" json:"leader_replica_id,omitempty"`
+	Term            uint64            `protobuf:"varint,4,opt,name=term,proto3" json:"term,omitempty"`
+	// this replica's last applied index
+	Applied       uint64 `protobuf:"varint,5,opt,name=applied,proto3" json:"applied,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MembershipResponse) Reset() {
+	*x = MembershipResponse{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MembershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MembershipResponse) ProtoMessage() {}
+
+func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
+func (*MembershipResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *MembershipResponse) GetVoters() map[uint64]string {
+	if x != nil {
+		return x.Voters
+	}
+	return nil
+}
+
+func (x *MembershipResponse) GetNonVoters() map[uint64]string {
+	if x != nil {
+		return x.NonVoters
+	}
+	return nil
+}
+
+func (x *MembershipResponse) GetLeaderReplicaId() uint64 {
+	if x != nil {
+		return x.LeaderReplicaId
+	}
+	return 0
+}
+
+func (x *MembershipResponse) GetTerm() uint64 {
+	if x != nil {
+		return x.Term
+	}
+	return 0
+}
+
+func (x *MembershipResponse) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+type ChangeMembershipRequest struct {
+	state         protoimpl.MessageState         `protogen:"open.v1"`
+	Tid           uint32                         `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	Pid           uint32                         `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	Action        ChangeMembershipRequest_Action `protobuf:"varint,3,opt,name=action,proto3,enum=openmldb.v1.ChangeMembershipRequest_Action" json:"action,omitempty"`
+	ReplicaId     uint64                         `protobuf:"varint,4,opt,name=replica_id,json=replicaId,proto3" json:"replica_id,omitempty"`
+	RaftAddress   string                         `protobuf:"bytes,5,opt,name=raft_address,json=raftAddress,proto3" json:"raft_address,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeMembershipRequest) Reset() {
+	*x = ChangeMembershipRequest{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeMembershipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeMembershipRequest) ProtoMessage() {}
+
+func (x *ChangeMembershipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeMembershipRequest.ProtoReflect.Descriptor instead.
+func (*ChangeMembershipRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ChangeMembershipRequest) GetTid() uint32 {
+	if x != nil {
+		return x.Tid
+	}
+	return 0
+}
+
+func (x *ChangeMembershipRequest) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *ChangeMembershipRequest) GetAction() ChangeMembershipRequest_Action {
+	if x != nil {
+		return x.Action
+	}
+	return ChangeMembershipRequest_ACTION_UNSPECIFIED
+}
+
+func (x *ChangeMembershipRequest) GetReplicaId() uint64 {
+	if x != nil {
+		return x.ReplicaId
+	}
+	return 0
+}
+
+func (x *ChangeMembershipRequest) GetRaftAddress() string {
+	if x != nil {
+		return x.RaftAddress
+	}
+	return ""
+}
+
+type ChangeMembershipResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeMembershipResponse) Reset() {
+	*x = ChangeMembershipResponse{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeMembershipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeMembershipResponse) ProtoMessage() {}
+
+func (x *ChangeMembershipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeMembershipResponse.ProtoReflect.Descriptor instead.
+func (*ChangeMembershipResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{13}
+}
+
+type TransferLeaderRequest struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Tid             uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	Pid             uint32                 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	TargetReplicaId uint64                 `protobuf:"varint,3,opt,name=target_replica_id,json=targetReplicaId,proto3" json:"target_replica_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *TransferLeaderRequest) Reset() {
+	*x = TransferLeaderRequest{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeaderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeaderRequest) ProtoMessage() {}
+
+func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
+func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TransferLeaderRequest) GetTid() uint32 {
+	if x != nil {
+		return x.Tid
+	}
+	return 0
+}
+
+func (x *TransferLeaderRequest) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *TransferLeaderRequest) GetTargetReplicaId() uint64 {
+	if x != nil {
+		return x.TargetReplicaId
+	}
+	return 0
+}
+
+type TransferLeaderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferLeaderResponse) Reset() {
+	*x = TransferLeaderResponse{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferLeaderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferLeaderResponse) ProtoMessage() {}
+
+func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
+func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{15}
+}
+
 var File_openmldb_v1_tablet_proto protoreflect.FileDescriptor
 
 const file_openmldb_v1_tablet_proto_rawDesc = "" +
@@ -786,8 +1176,47 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x16GetTableStatusResponse\x12<\n" +
 	"\n" +
 	"partitions\x18\x01 \x03(\v2\x1c.openmldb.v1.PartitionStatusR\n" +
-	"partitions2\x9d\x02\n" +
-	"\x06Tablet\x128\n" +
+	"partitions\"7\n" +
+	"\x11MembershipRequest\x12\x10\n" +
+	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\rR\x03pid\"\xfb\x02\n" +
+	"\x12MembershipResponse\x12C\n" +
+	"\x06voters\x18\x01 \x03(\v2+.openmldb.v1.MembershipResponse.VotersEntryR\x06voters\x12M\n" +
+	"\n" +
+	"non_voters\x18\x02 \x03(\v2..openmldb.v1.MembershipResponse.NonVotersEntryR\tnonVoters\x12*\n" +
+	"\x11leader_replica_id\x18\x03 \x01(\x04R\x0fleaderReplicaId\x12\x12\n" +
+	"\x04term\x18\x04 \x01(\x04R\x04term\x12\x18\n" +
+	"\aapplied\x18\x05 \x01(\x04R\aapplied\x1a9\n" +
+	"\vVotersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a<\n" +
+	"\x0eNonVotersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x02\n" +
+	"\x17ChangeMembershipRequest\x12\x10\n" +
+	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\rR\x03pid\x12C\n" +
+	"\x06action\x18\x03 \x01(\x0e2+.openmldb.v1.ChangeMembershipRequest.ActionR\x06action\x12\x1d\n" +
+	"\n" +
+	"replica_id\x18\x04 \x01(\x04R\treplicaId\x12!\n" +
+	"\fraft_address\x18\x05 \x01(\tR\vraftAddress\"M\n" +
+	"\x06Action\x12\x16\n" +
+	"\x12ACTION_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eADD_NON_VOTING\x10\x01\x12\v\n" +
+	"\aPROMOTE\x10\x02\x12\n" +
+	"\n" +
+	"\x06REMOVE\x10\x03\"\x1a\n" +
+	"\x18ChangeMembershipResponse\"g\n" +
+	"\x15TransferLeaderRequest\x12\x10\n" +
+	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\rR\x03pid\x12*\n" +
+	"\x11target_replica_id\x18\x03 \x01(\x04R\x0ftargetReplicaId\"\x18\n" +
+	"\x16TransferLeaderResponse2\xa8\x04\n" +
+	"\x06Tablet\x12M\n" +
+	"\n" +
+	"Membership\x12\x1e.openmldb.v1.MembershipRequest\x1a\x1f.openmldb.v1.MembershipResponse\x12_\n" +
+	"\x10ChangeMembership\x12$.openmldb.v1.ChangeMembershipRequest\x1a%.openmldb.v1.ChangeMembershipResponse\x12Y\n" +
+	"\x0eTransferLeader\x12\".openmldb.v1.TransferLeaderRequest\x1a#.openmldb.v1.TransferLeaderResponse\x128\n" +
 	"\x03Put\x12\x17.openmldb.v1.PutRequest\x1a\x18.openmldb.v1.PutResponse\x12;\n" +
 	"\x04Scan\x12\x18.openmldb.v1.ScanRequest\x1a\x19.openmldb.v1.ScanResponse\x12A\n" +
 	"\x06Delete\x12\x1a.openmldb.v1.DeleteRequest\x1a\x1b.openmldb.v1.DeleteResponse\x12Y\n" +
@@ -805,36 +1234,55 @@ func file_openmldb_v1_tablet_proto_rawDescGZIP() []byte {
 	return file_openmldb_v1_tablet_proto_rawDescData
 }
 
-var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_openmldb_v1_tablet_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_openmldb_v1_tablet_proto_goTypes = []any{
-	(*RequestID)(nil),              // 0: openmldb.v1.RequestID
-	(*PutRequest)(nil),             // 1: openmldb.v1.PutRequest
-	(*PutResponse)(nil),            // 2: openmldb.v1.PutResponse
-	(*ScanRequest)(nil),            // 3: openmldb.v1.ScanRequest
-	(*ScanResponse)(nil),           // 4: openmldb.v1.ScanResponse
-	(*DeleteRequest)(nil),          // 5: openmldb.v1.DeleteRequest
-	(*DeleteResponse)(nil),         // 6: openmldb.v1.DeleteResponse
-	(*PartitionStatus)(nil),        // 7: openmldb.v1.PartitionStatus
-	(*GetTableStatusRequest)(nil),  // 8: openmldb.v1.GetTableStatusRequest
-	(*GetTableStatusResponse)(nil), // 9: openmldb.v1.GetTableStatusResponse
+	(ChangeMembershipRequest_Action)(0), // 0: openmldb.v1.ChangeMembershipRequest.Action
+	(*RequestID)(nil),                   // 1: openmldb.v1.RequestID
+	(*PutRequest)(nil),                  // 2: openmldb.v1.PutRequest
+	(*PutResponse)(nil),                 // 3: openmldb.v1.PutResponse
+	(*ScanRequest)(nil),                 // 4: openmldb.v1.ScanRequest
+	(*ScanResponse)(nil),                // 5: openmldb.v1.ScanResponse
+	(*DeleteRequest)(nil),               // 6: openmldb.v1.DeleteRequest
+	(*DeleteResponse)(nil),              // 7: openmldb.v1.DeleteResponse
+	(*PartitionStatus)(nil),             // 8: openmldb.v1.PartitionStatus
+	(*GetTableStatusRequest)(nil),       // 9: openmldb.v1.GetTableStatusRequest
+	(*GetTableStatusResponse)(nil),      // 10: openmldb.v1.GetTableStatusResponse
+	(*MembershipRequest)(nil),           // 11: openmldb.v1.MembershipRequest
+	(*MembershipResponse)(nil),          // 12: openmldb.v1.MembershipResponse
+	(*ChangeMembershipRequest)(nil),     // 13: openmldb.v1.ChangeMembershipRequest
+	(*ChangeMembershipResponse)(nil),    // 14: openmldb.v1.ChangeMembershipResponse
+	(*TransferLeaderRequest)(nil),       // 15: openmldb.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),      // 16: openmldb.v1.TransferLeaderResponse
+	nil,                                 // 17: openmldb.v1.MembershipResponse.VotersEntry
+	nil,                                 // 18: openmldb.v1.MembershipResponse.NonVotersEntry
 }
 var file_openmldb_v1_tablet_proto_depIdxs = []int32{
-	0, // 0: openmldb.v1.PutRequest.ids:type_name -> openmldb.v1.RequestID
-	0, // 1: openmldb.v1.DeleteRequest.id:type_name -> openmldb.v1.RequestID
-	7, // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
-	1, // 3: openmldb.v1.Tablet.Put:input_type -> openmldb.v1.PutRequest
-	3, // 4: openmldb.v1.Tablet.Scan:input_type -> openmldb.v1.ScanRequest
-	5, // 5: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
-	8, // 6: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
-	2, // 7: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
-	4, // 8: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
-	6, // 9: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
-	9, // 10: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
-	7, // [7:11] is the sub-list for method output_type
-	3, // [3:7] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: openmldb.v1.PutRequest.ids:type_name -> openmldb.v1.RequestID
+	1,  // 1: openmldb.v1.DeleteRequest.id:type_name -> openmldb.v1.RequestID
+	8,  // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
+	17, // 3: openmldb.v1.MembershipResponse.voters:type_name -> openmldb.v1.MembershipResponse.VotersEntry
+	18, // 4: openmldb.v1.MembershipResponse.non_voters:type_name -> openmldb.v1.MembershipResponse.NonVotersEntry
+	0,  // 5: openmldb.v1.ChangeMembershipRequest.action:type_name -> openmldb.v1.ChangeMembershipRequest.Action
+	11, // 6: openmldb.v1.Tablet.Membership:input_type -> openmldb.v1.MembershipRequest
+	13, // 7: openmldb.v1.Tablet.ChangeMembership:input_type -> openmldb.v1.ChangeMembershipRequest
+	15, // 8: openmldb.v1.Tablet.TransferLeader:input_type -> openmldb.v1.TransferLeaderRequest
+	2,  // 9: openmldb.v1.Tablet.Put:input_type -> openmldb.v1.PutRequest
+	4,  // 10: openmldb.v1.Tablet.Scan:input_type -> openmldb.v1.ScanRequest
+	6,  // 11: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
+	9,  // 12: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
+	12, // 13: openmldb.v1.Tablet.Membership:output_type -> openmldb.v1.MembershipResponse
+	14, // 14: openmldb.v1.Tablet.ChangeMembership:output_type -> openmldb.v1.ChangeMembershipResponse
+	16, // 15: openmldb.v1.Tablet.TransferLeader:output_type -> openmldb.v1.TransferLeaderResponse
+	3,  // 16: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
+	5,  // 17: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
+	7,  // 18: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
+	10, // 19: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
+	13, // [13:20] is the sub-list for method output_type
+	6,  // [6:13] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_openmldb_v1_tablet_proto_init() }
@@ -847,13 +1295,14 @@ func file_openmldb_v1_tablet_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_tablet_proto_rawDesc), len(file_openmldb_v1_tablet_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   10,
+			NumEnums:      1,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_openmldb_v1_tablet_proto_goTypes,
 		DependencyIndexes: file_openmldb_v1_tablet_proto_depIdxs,
+		EnumInfos:         file_openmldb_v1_tablet_proto_enumTypes,
 		MessageInfos:      file_openmldb_v1_tablet_proto_msgTypes,
 	}.Build()
 	File_openmldb_v1_tablet_proto = out.File

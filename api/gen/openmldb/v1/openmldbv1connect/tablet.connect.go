@@ -35,6 +35,12 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// TabletMembershipProcedure is the fully-qualified name of the Tablet's Membership RPC.
+	TabletMembershipProcedure = "/openmldb.v1.Tablet/Membership"
+	// TabletChangeMembershipProcedure is the fully-qualified name of the Tablet's ChangeMembership RPC.
+	TabletChangeMembershipProcedure = "/openmldb.v1.Tablet/ChangeMembership"
+	// TabletTransferLeaderProcedure is the fully-qualified name of the Tablet's TransferLeader RPC.
+	TabletTransferLeaderProcedure = "/openmldb.v1.Tablet/TransferLeader"
 	// TabletPutProcedure is the fully-qualified name of the Tablet's Put RPC.
 	TabletPutProcedure = "/openmldb.v1.Tablet/Put"
 	// TabletScanProcedure is the fully-qualified name of the Tablet's Scan RPC.
@@ -47,6 +53,12 @@ const (
 
 // TabletClient is a client for the openmldb.v1.Tablet service.
 type TabletClient interface {
+	// Membership reports the group's configuration as this replica sees it.
+	Membership(context.Context, *connect.Request[v1.MembershipRequest]) (*connect.Response[v1.MembershipResponse], error)
+	// ChangeMembership must be sent to the leader; it is idempotent.
+	ChangeMembership(context.Context, *connect.Request[v1.ChangeMembershipRequest]) (*connect.Response[v1.ChangeMembershipResponse], error)
+	// TransferLeader asks the group (through this replica) to move leadership.
+	TransferLeader(context.Context, *connect.Request[v1.TransferLeaderRequest]) (*connect.Response[v1.TransferLeaderResponse], error)
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
@@ -64,6 +76,24 @@ func NewTabletClient(httpClient connect.HTTPClient, baseURL string, opts ...conn
 	baseURL = strings.TrimRight(baseURL, "/")
 	tabletMethods := v1.File_openmldb_v1_tablet_proto.Services().ByName("Tablet").Methods()
 	return &tabletClient{
+		membership: connect.NewClient[v1.MembershipRequest, v1.MembershipResponse](
+			httpClient,
+			baseURL+TabletMembershipProcedure,
+			connect.WithSchema(tabletMethods.ByName("Membership")),
+			connect.WithClientOptions(opts...),
+		),
+		changeMembership: connect.NewClient[v1.ChangeMembershipRequest, v1.ChangeMembershipResponse](
+			httpClient,
+			baseURL+TabletChangeMembershipProcedure,
+			connect.WithSchema(tabletMethods.ByName("ChangeMembership")),
+			connect.WithClientOptions(opts...),
+		),
+		transferLeader: connect.NewClient[v1.TransferLeaderRequest, v1.TransferLeaderResponse](
+			httpClient,
+			baseURL+TabletTransferLeaderProcedure,
+			connect.WithSchema(tabletMethods.ByName("TransferLeader")),
+			connect.WithClientOptions(opts...),
+		),
 		put: connect.NewClient[v1.PutRequest, v1.PutResponse](
 			httpClient,
 			baseURL+TabletPutProcedure,
@@ -93,10 +123,28 @@ func NewTabletClient(httpClient connect.HTTPClient, baseURL string, opts ...conn
 
 // tabletClient implements TabletClient.
 type tabletClient struct {
-	put            *connect.Client[v1.PutRequest, v1.PutResponse]
-	scan           *connect.Client[v1.ScanRequest, v1.ScanResponse]
-	delete         *connect.Client[v1.DeleteRequest, v1.DeleteResponse]
-	getTableStatus *connect.Client[v1.GetTableStatusRequest, v1.GetTableStatusResponse]
+	membership       *connect.Client[v1.MembershipRequest, v1.MembershipResponse]
+	changeMembership *connect.Client[v1.ChangeMembershipRequest, v1.ChangeMembershipResponse]
+	transferLeader   *connect.Client[v1.TransferLeaderRequest, v1.TransferLeaderResponse]
+	put              *connect.Client[v1.PutRequest, v1.PutResponse]
+	scan             *connect.Client[v1.ScanRequest, v1.ScanResponse]
+	delete           *connect.Client[v1.DeleteRequest, v1.DeleteResponse]
+	getTableStatus   *connect.Client[v1.GetTableStatusRequest, v1.GetTableStatusResponse]
+}
+
+// Membership calls openmldb.v1.Tablet.Membership.
+func (c *tabletClient) Membership(ctx context.Context, req *connect.Request[v1.MembershipRequest]) (*connect.Response[v1.MembershipResponse], error) {
+	return c.membership.CallUnary(ctx, req)
+}
+
+// ChangeMembership calls openmldb.v1.Tablet.ChangeMembership.
+func (c *tabletClient) ChangeMembership(ctx context.Context, req *connect.Request[v1.ChangeMembershipRequest]) (*connect.Response[v1.ChangeMembershipResponse], error) {
+	return c.changeMembership.CallUnary(ctx, req)
+}
+
+// TransferLeader calls openmldb.v1.Tablet.TransferLeader.
+func (c *tabletClient) TransferLeader(ctx context.Context, req *connect.Request[v1.TransferLeaderRequest]) (*connect.Response[v1.TransferLeaderResponse], error) {
+	return c.transferLeader.CallUnary(ctx, req)
 }
 
 // Put calls openmldb.v1.Tablet.Put.
@@ -121,6 +169,12 @@ func (c *tabletClient) GetTableStatus(ctx context.Context, req *connect.Request[
 
 // TabletHandler is an implementation of the openmldb.v1.Tablet service.
 type TabletHandler interface {
+	// Membership reports the group's configuration as this replica sees it.
+	Membership(context.Context, *connect.Request[v1.MembershipRequest]) (*connect.Response[v1.MembershipResponse], error)
+	// ChangeMembership must be sent to the leader; it is idempotent.
+	ChangeMembership(context.Context, *connect.Request[v1.ChangeMembershipRequest]) (*connect.Response[v1.ChangeMembershipResponse], error)
+	// TransferLeader asks the group (through this replica) to move leadership.
+	TransferLeader(context.Context, *connect.Request[v1.TransferLeaderRequest]) (*connect.Response[v1.TransferLeaderResponse], error)
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
@@ -134,6 +188,24 @@ type TabletHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	tabletMethods := v1.File_openmldb_v1_tablet_proto.Services().ByName("Tablet").Methods()
+	tabletMembershipHandler := connect.NewUnaryHandler(
+		TabletMembershipProcedure,
+		svc.Membership,
+		connect.WithSchema(tabletMethods.ByName("Membership")),
+		connect.WithHandlerOptions(opts...),
+	)
+	tabletChangeMembershipHandler := connect.NewUnaryHandler(
+		TabletChangeMembershipProcedure,
+		svc.ChangeMembership,
+		connect.WithSchema(tabletMethods.ByName("ChangeMembership")),
+		connect.WithHandlerOptions(opts...),
+	)
+	tabletTransferLeaderHandler := connect.NewUnaryHandler(
+		TabletTransferLeaderProcedure,
+		svc.TransferLeader,
+		connect.WithSchema(tabletMethods.ByName("TransferLeader")),
+		connect.WithHandlerOptions(opts...),
+	)
 	tabletPutHandler := connect.NewUnaryHandler(
 		TabletPutProcedure,
 		svc.Put,
@@ -160,6 +232,12 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 	)
 	return "/openmldb.v1.Tablet/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case TabletMembershipProcedure:
+			tabletMembershipHandler.ServeHTTP(w, r)
+		case TabletChangeMembershipProcedure:
+			tabletChangeMembershipHandler.ServeHTTP(w, r)
+		case TabletTransferLeaderProcedure:
+			tabletTransferLeaderHandler.ServeHTTP(w, r)
 		case TabletPutProcedure:
 			tabletPutHandler.ServeHTTP(w, r)
 		case TabletScanProcedure:
@@ -176,6 +254,18 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 
 // UnimplementedTabletHandler returns CodeUnimplemented from all methods.
 type UnimplementedTabletHandler struct{}
+
+func (UnimplementedTabletHandler) Membership(context.Context, *connect.Request[v1.MembershipRequest]) (*connect.Response[v1.MembershipResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.Membership is not implemented"))
+}
+
+func (UnimplementedTabletHandler) ChangeMembership(context.Context, *connect.Request[v1.ChangeMembershipRequest]) (*connect.Response[v1.ChangeMembershipResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.ChangeMembership is not implemented"))
+}
+
+func (UnimplementedTabletHandler) TransferLeader(context.Context, *connect.Request[v1.TransferLeaderRequest]) (*connect.Response[v1.TransferLeaderResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.TransferLeader is not implemented"))
+}
 
 func (UnimplementedTabletHandler) Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.Put is not implemented"))
