@@ -88,7 +88,8 @@ type Config struct {
 	RaftEndpoint string
 
 	// nameserver
-	AutoFailover bool
+	AutoFailover  bool
+	OpConcurrency int
 
 	// clients
 	Interactive bool
@@ -143,6 +144,7 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.StringVar(&c.DBRootPath, "db_root_path", "./db", "tablet: directory for replicas, snapshots and Raft logs")
 	fs.StringVar(&c.RaftEndpoint, "raft_endpoint", "127.0.0.1:10922", "tablet: host:port for Raft traffic")
 	fs.BoolVar(&c.AutoFailover, "auto_failover", false, "nameserver: initial value of auto_failover (persisted in etcd; change it with confset)")
+	fs.IntVar(&c.OpConcurrency, "name_server_task_concurrency", 4, "nameserver: ops run at the same time (one per partition at most)")
 	fs.BoolVar(&c.Interactive, "interactive", true, "clients: read commands from a prompt")
 	fs.StringVar(&c.Cmd, "cmd", "", "clients: command to run when not interactive")
 	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")

@@ -30,6 +30,12 @@ func (k Keys) ReplicaStatus(tid, pid uint32, ep string) string {
 	return k.join("pstatus", fmt.Sprint(tid), fmt.Sprint(pid), ep)
 }
 
+// OpPrefix lists ops; Op is one op (zero-padded id, so keys sort by id).
+func (k Keys) OpPrefix() string          { return k.join("op_data") + "/" }
+func (k Keys) Op(id uint64) string       { return k.OpPrefix() + fmt.Sprintf("%020d", id) }
+func (k Keys) OpIndex() string           { return k.join("op_index") }
+func (k Keys) Config(name string) string { return k.join("config", name) }
+
 // DatabaseMeta is a database record.
 type DatabaseMeta struct {
 	Name       string    `json:"name"`

@@ -35,6 +35,7 @@ type Server struct {
 	leading  atomic.Bool
 	leaderEP atomic.Value // string
 	tablets  tabletTracker
+	ops      *opEngine
 	metrics  struct {
 		isLeader prometheus.Gauge
 		tablets  *prometheus.GaugeVec
@@ -58,6 +59,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ttl: coord.LeaseTTLSeconds(cfg.ZkSessionTimeout), start: time.Now().UTC(), sessionID: coord.NewSessionID(),
 	}
 	s.leaderEP.Store("")
+	s.ops = newOpEngine(s, cfg.OpConcurrency)
 	s.metrics.isLeader = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "openmldb_nameserver_is_leader", Help: "1 while this nameserver is the leader.",
 	})
@@ -134,3 +136,5 @@ func (s *Server) ShowTablet(ctx context.Context, _ *connect.Request[openmldbv1.S
 	}
 	return connect.NewResponse(resp), nil
 }
+
+var timeNow = time.Now

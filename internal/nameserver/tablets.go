@@ -33,8 +33,23 @@ func (t *tabletTracker) snapshot() []coord.TabletRecord {
 	return out
 }
 
-// lead runs the leader's duties until ctx ends or they fail.
+// lead runs the leader's duties (tablet tracking, the op engine) until
+// ctx ends or one of them fails.
 func (s *Server) lead(ctx context.Context) error {
+	s.seedConfig(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opsDone := make(chan error, 1)
+	go func() { opsDone <- s.ops.run(ctx) }()
+	err := s.trackTablets(ctx)
+	cancel()
+	if oerr := <-opsDone; err == nil {
+		err = oerr
+	}
+	return err
+}
+
+func (s *Server) trackTablets(ctx context.Context) error {
 	recs, err := s.cli.Get(ctx, s.keys.TabletRecordPrefix(), clientv3.WithPrefix())
 	if err != nil {
 		return fmt.Errorf("loading tablet records: %w", err)

@@ -37,7 +37,8 @@ type Client struct {
 
 // Commands lists what ns_client understands, for help and errors.
 var Commands = []string{"showns", "showtablet", "use", "showdb", "createdb", "dropdb", "showtable", "showschema",
-	"create", "drop", "put", "get", "scan", "count", "help", "quit"}
+	"create", "drop", "put", "get", "scan", "count", "addreplica", "delreplica", "migrate", "changeleader",
+	"recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset", "help", "quit"}
 
 // Run executes --cmd, or starts a prompt when --interactive is true and no --cmd is given.
 func Run(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer) error {
@@ -84,6 +85,8 @@ func (c *Client) Exec(ctx context.Context, line string) bool {
 		err = c.showTablet(ctx)
 	case "use", "showdb", "createdb", "dropdb", "showtable", "showschema", "create", "drop", "put", "get", "scan", "count":
 		err = c.execData(ctx, name, fields[1:])
+	case "addreplica", "delreplica", "migrate", "changeleader", "recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset":
+		err = c.execOps(ctx, name, fields[1:])
 	case "help":
 		fmt.Fprintln(c.out, "commands: "+strings.Join(Commands, ", "))
 	default:

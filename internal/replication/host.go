@@ -138,7 +138,10 @@ func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string
 		CheckQuorum: true, PreVote: true,
 		SnapshotEntries: h.cfg.SnapshotEntries, CompactionOverhead: h.cfg.SnapshotEntries / 5,
 	}
-	if join {
+	if join || h.nh.HasNodeInfo(shardID, replicaID) {
+		// Joining, or restarting from disk: the group's configuration comes
+		// from the log, and dragonboat rejects a member list that differs
+		// from the one it was bootstrapped with.
 		members = nil
 	}
 	err := h.nh.StartReplica(members, join, func(_, _ uint64) sm.IStateMachine {

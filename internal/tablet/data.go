@@ -327,7 +327,10 @@ func (d *data) startReplica(w placement) error {
 			members[r.ReplicaID] = r.RaftEndpoint
 		}
 	}
-	if err := d.host.StartReplica(shard, w.me.ReplicaID, members, w.me.Joined, w.me.NonVoting, func() replication.StateMachine { return rep }); err != nil {
+	// A replica that joined a running group joined as a learner, and its
+	// log starts with that: dragonboat must restart it as a learner too and
+	// replays the promotion from the log (or a snapshot) itself.
+	if err := d.host.StartReplica(shard, w.me.ReplicaID, members, w.me.Joined, w.me.Joined, func() replication.StateMachine { return rep }); err != nil {
 		return err
 	}
 	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, batch: newBatcher(d.host, shard), created: time.Now()}

@@ -121,6 +121,9 @@ func ParseTable(out string) ([]map[string]string, error) {
 		header := strings.Fields(lines[i])
 		var rows []map[string]string
 		for _, l := range lines[i+2:] {
+			if strings.TrimSpace(l) == "" {
+				break // notes may follow the table after a blank line
+			}
 			f := strings.Fields(l)
 			if len(f) != len(header) {
 				return nil, fmt.Errorf("row %q has %d cells, header has %d", l, len(f), len(header))

@@ -633,6 +633,727 @@ func (*DropTableResponse) Descriptor() ([]byte, []int) {
 	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{12}
 }
 
+type SubmitOpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kAddReplicaOP, kDelReplicaOP, kMigrateOP, kChangeLeaderOP, kRecoverTableOP
+	OpType string   `protobuf:"bytes,1,opt,name=op_type,json=opType,proto3" json:"op_type,omitempty"`
+	Db     string   `protobuf:"bytes,2,opt,name=db,proto3" json:"db,omitempty"`
+	Table  string   `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
+	Pids   []uint32 `protobuf:"varint,4,rep,packed,name=pids,proto3" json:"pids,omitempty"`
+	// the replica's endpoint (add, del, recover), or the new leader (changeleader; "auto" allowed)
+	Endpoint string `protobuf:"bytes,5,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// migrate
+	Src           string `protobuf:"bytes,6,opt,name=src,proto3" json:"src,omitempty"`
+	Dst           string `protobuf:"bytes,7,opt,name=dst,proto3" json:"dst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitOpRequest) Reset() {
+	*x = SubmitOpRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitOpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitOpRequest) ProtoMessage() {}
+
+func (x *SubmitOpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitOpRequest.ProtoReflect.Descriptor instead.
+func (*SubmitOpRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *SubmitOpRequest) GetOpType() string {
+	if x != nil {
+		return x.OpType
+	}
+	return ""
+}
+
+func (x *SubmitOpRequest) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *SubmitOpRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *SubmitOpRequest) GetPids() []uint32 {
+	if x != nil {
+		return x.Pids
+	}
+	return nil
+}
+
+func (x *SubmitOpRequest) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *SubmitOpRequest) GetSrc() string {
+	if x != nil {
+		return x.Src
+	}
+	return ""
+}
+
+func (x *SubmitOpRequest) GetDst() string {
+	if x != nil {
+		return x.Dst
+	}
+	return ""
+}
+
+type SubmitOpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OpIds         []uint64               `protobuf:"varint,1,rep,packed,name=op_ids,json=opIds,proto3" json:"op_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitOpResponse) Reset() {
+	*x = SubmitOpResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitOpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitOpResponse) ProtoMessage() {}
+
+func (x *SubmitOpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitOpResponse.ProtoReflect.Descriptor instead.
+func (*SubmitOpResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SubmitOpResponse) GetOpIds() []uint64 {
+	if x != nil {
+		return x.OpIds
+	}
+	return nil
+}
+
+type OpInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OpId          uint64                 `protobuf:"varint,1,opt,name=op_id,json=opId,proto3" json:"op_id,omitempty"`
+	OpType        string                 `protobuf:"bytes,2,opt,name=op_type,json=opType,proto3" json:"op_type,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Pid           uint32                 `protobuf:"varint,4,opt,name=pid,proto3" json:"pid,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	StartTimeMs   int64                  `protobuf:"varint,6,opt,name=start_time_ms,json=startTimeMs,proto3" json:"start_time_ms,omitempty"`
+	ExecuteTimeMs int64                  `protobuf:"varint,7,opt,name=execute_time_ms,json=executeTimeMs,proto3" json:"execute_time_ms,omitempty"`
+	EndTimeMs     int64                  `protobuf:"varint,8,opt,name=end_time_ms,json=endTimeMs,proto3" json:"end_time_ms,omitempty"`
+	CurTask       string                 `protobuf:"bytes,9,opt,name=cur_task,json=curTask,proto3" json:"cur_task,omitempty"`
+	Reason        string                 `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Db            string                 `protobuf:"bytes,11,opt,name=db,proto3" json:"db,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpInfo) Reset() {
+	*x = OpInfo{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpInfo) ProtoMessage() {}
+
+func (x *OpInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpInfo.ProtoReflect.Descriptor instead.
+func (*OpInfo) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *OpInfo) GetOpId() uint64 {
+	if x != nil {
+		return x.OpId
+	}
+	return 0
+}
+
+func (x *OpInfo) GetOpType() string {
+	if x != nil {
+		return x.OpType
+	}
+	return ""
+}
+
+func (x *OpInfo) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OpInfo) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *OpInfo) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *OpInfo) GetStartTimeMs() int64 {
+	if x != nil {
+		return x.StartTimeMs
+	}
+	return 0
+}
+
+func (x *OpInfo) GetExecuteTimeMs() int64 {
+	if x != nil {
+		return x.ExecuteTimeMs
+	}
+	return 0
+}
+
+func (x *OpInfo) GetEndTimeMs() int64 {
+	if x != nil {
+		return x.EndTimeMs
+	}
+	return 0
+}
+
+func (x *OpInfo) GetCurTask() string {
+	if x != nil {
+		return x.CurTask
+	}
+	return ""
+}
+
+func (x *OpInfo) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *OpInfo) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+type ShowOpStatusRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Db    string                 `protobuf:"bytes,1,opt,name=db,proto3" json:"db,omitempty"`
+	Table string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	// -1: all partitions
+	Pid           int32 `protobuf:"varint,3,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowOpStatusRequest) Reset() {
+	*x = ShowOpStatusRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowOpStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowOpStatusRequest) ProtoMessage() {}
+
+func (x *ShowOpStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowOpStatusRequest.ProtoReflect.Descriptor instead.
+func (*ShowOpStatusRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ShowOpStatusRequest) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *ShowOpStatusRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *ShowOpStatusRequest) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+type ShowOpStatusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ops           []*OpInfo              `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShowOpStatusResponse) Reset() {
+	*x = ShowOpStatusResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShowOpStatusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShowOpStatusResponse) ProtoMessage() {}
+
+func (x *ShowOpStatusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShowOpStatusResponse.ProtoReflect.Descriptor instead.
+func (*ShowOpStatusResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ShowOpStatusResponse) GetOps() []*OpInfo {
+	if x != nil {
+		return x.Ops
+	}
+	return nil
+}
+
+type CancelOpRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OpId          uint64                 `protobuf:"varint,1,opt,name=op_id,json=opId,proto3" json:"op_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelOpRequest) Reset() {
+	*x = CancelOpRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelOpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelOpRequest) ProtoMessage() {}
+
+func (x *CancelOpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelOpRequest.ProtoReflect.Descriptor instead.
+func (*CancelOpRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CancelOpRequest) GetOpId() uint64 {
+	if x != nil {
+		return x.OpId
+	}
+	return 0
+}
+
+type CancelOpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelOpResponse) Reset() {
+	*x = CancelOpResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelOpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelOpResponse) ProtoMessage() {}
+
+func (x *CancelOpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelOpResponse.ProtoReflect.Descriptor instead.
+func (*CancelOpResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{19}
+}
+
+type DeleteOpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// an op id, or 0 with a status: kDone, kFailed, kCanceled
+	OpId          uint64 `protobuf:"varint,1,opt,name=op_id,json=opId,proto3" json:"op_id,omitempty"`
+	Status        string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteOpRequest) Reset() {
+	*x = DeleteOpRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteOpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteOpRequest) ProtoMessage() {}
+
+func (x *DeleteOpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteOpRequest.ProtoReflect.Descriptor instead.
+func (*DeleteOpRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *DeleteOpRequest) GetOpId() uint64 {
+	if x != nil {
+		return x.OpId
+	}
+	return 0
+}
+
+func (x *DeleteOpRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type DeleteOpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deleted       uint32                 `protobuf:"varint,1,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteOpResponse) Reset() {
+	*x = DeleteOpResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteOpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteOpResponse) ProtoMessage() {}
+
+func (x *DeleteOpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteOpResponse.ProtoReflect.Descriptor instead.
+func (*DeleteOpResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DeleteOpResponse) GetDeleted() uint32 {
+	if x != nil {
+		return x.Deleted
+	}
+	return 0
+}
+
+type ConfGetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfGetRequest) Reset() {
+	*x = ConfGetRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfGetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfGetRequest) ProtoMessage() {}
+
+func (x *ConfGetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfGetRequest.ProtoReflect.Descriptor instead.
+func (*ConfGetRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ConfGetRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+type ConfGetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conf          map[string]string      `protobuf:"bytes,1,rep,name=conf,proto3" json:"conf,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfGetResponse) Reset() {
+	*x = ConfGetResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfGetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfGetResponse) ProtoMessage() {}
+
+func (x *ConfGetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfGetResponse.ProtoReflect.Descriptor instead.
+func (*ConfGetResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ConfGetResponse) GetConf() map[string]string {
+	if x != nil {
+		return x.Conf
+	}
+	return nil
+}
+
+type ConfSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfSetRequest) Reset() {
+	*x = ConfSetRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfSetRequest) ProtoMessage() {}
+
+func (x *ConfSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfSetRequest.ProtoReflect.Descriptor instead.
+func (*ConfSetRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ConfSetRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ConfSetRequest) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type ConfSetResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfSetResponse) Reset() {
+	*x = ConfSetResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfSetResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfSetResponse) ProtoMessage() {}
+
+func (x *ConfSetResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfSetResponse.ProtoReflect.Descriptor instead.
+func (*ConfSetResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{25}
+}
+
 var File_openmldb_v1_nameserver_proto protoreflect.FileDescriptor
 
 const file_openmldb_v1_nameserver_proto_rawDesc = "" +
@@ -669,9 +1390,63 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\x10DropTableRequest\x12\x0e\n" +
 	"\x02db\x18\x01 \x01(\tR\x02db\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x13\n" +
-	"\x11DropTableResponse2\xfe\x03\n" +
+	"\x11DropTableResponse\"\xa4\x01\n" +
+	"\x0fSubmitOpRequest\x12\x17\n" +
+	"\aop_type\x18\x01 \x01(\tR\x06opType\x12\x0e\n" +
+	"\x02db\x18\x02 \x01(\tR\x02db\x12\x14\n" +
+	"\x05table\x18\x03 \x01(\tR\x05table\x12\x12\n" +
+	"\x04pids\x18\x04 \x03(\rR\x04pids\x12\x1a\n" +
+	"\bendpoint\x18\x05 \x01(\tR\bendpoint\x12\x10\n" +
+	"\x03src\x18\x06 \x01(\tR\x03src\x12\x10\n" +
+	"\x03dst\x18\a \x01(\tR\x03dst\")\n" +
+	"\x10SubmitOpResponse\x12\x15\n" +
+	"\x06op_ids\x18\x01 \x03(\x04R\x05opIds\"\xa3\x02\n" +
+	"\x06OpInfo\x12\x13\n" +
+	"\x05op_id\x18\x01 \x01(\x04R\x04opId\x12\x17\n" +
+	"\aop_type\x18\x02 \x01(\tR\x06opType\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x10\n" +
+	"\x03pid\x18\x04 \x01(\rR\x03pid\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\"\n" +
+	"\rstart_time_ms\x18\x06 \x01(\x03R\vstartTimeMs\x12&\n" +
+	"\x0fexecute_time_ms\x18\a \x01(\x03R\rexecuteTimeMs\x12\x1e\n" +
+	"\vend_time_ms\x18\b \x01(\x03R\tendTimeMs\x12\x19\n" +
+	"\bcur_task\x18\t \x01(\tR\acurTask\x12\x16\n" +
+	"\x06reason\x18\n" +
+	" \x01(\tR\x06reason\x12\x0e\n" +
+	"\x02db\x18\v \x01(\tR\x02db\"M\n" +
+	"\x13ShowOpStatusRequest\x12\x0e\n" +
+	"\x02db\x18\x01 \x01(\tR\x02db\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x10\n" +
+	"\x03pid\x18\x03 \x01(\x05R\x03pid\"=\n" +
+	"\x14ShowOpStatusResponse\x12%\n" +
+	"\x03ops\x18\x01 \x03(\v2\x13.openmldb.v1.OpInfoR\x03ops\"&\n" +
+	"\x0fCancelOpRequest\x12\x13\n" +
+	"\x05op_id\x18\x01 \x01(\x04R\x04opId\"\x12\n" +
+	"\x10CancelOpResponse\">\n" +
+	"\x0fDeleteOpRequest\x12\x13\n" +
+	"\x05op_id\x18\x01 \x01(\x04R\x04opId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\",\n" +
+	"\x10DeleteOpResponse\x12\x18\n" +
+	"\adeleted\x18\x01 \x01(\rR\adeleted\"\"\n" +
+	"\x0eConfGetRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\"\x86\x01\n" +
+	"\x0fConfGetResponse\x12:\n" +
+	"\x04conf\x18\x01 \x03(\v2&.openmldb.v1.ConfGetResponse.ConfEntryR\x04conf\x1a7\n" +
+	"\tConfEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"8\n" +
+	"\x0eConfSetRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\x11\n" +
+	"\x0fConfSetResponse2\xba\a\n" +
 	"\n" +
-	"NameServer\x12Y\n" +
+	"NameServer\x12G\n" +
+	"\bSubmitOp\x12\x1c.openmldb.v1.SubmitOpRequest\x1a\x1d.openmldb.v1.SubmitOpResponse\x12S\n" +
+	"\fShowOpStatus\x12 .openmldb.v1.ShowOpStatusRequest\x1a!.openmldb.v1.ShowOpStatusResponse\x12G\n" +
+	"\bCancelOp\x12\x1c.openmldb.v1.CancelOpRequest\x1a\x1d.openmldb.v1.CancelOpResponse\x12G\n" +
+	"\bDeleteOp\x12\x1c.openmldb.v1.DeleteOpRequest\x1a\x1d.openmldb.v1.DeleteOpResponse\x12D\n" +
+	"\aConfGet\x12\x1b.openmldb.v1.ConfGetRequest\x1a\x1c.openmldb.v1.ConfGetResponse\x12D\n" +
+	"\aConfSet\x12\x1b.openmldb.v1.ConfSetRequest\x1a\x1c.openmldb.v1.ConfSetResponse\x12Y\n" +
 	"\x0eCreateDatabase\x12\".openmldb.v1.CreateDatabaseRequest\x1a#.openmldb.v1.CreateDatabaseResponse\x12S\n" +
 	"\fDropDatabase\x12 .openmldb.v1.DropDatabaseRequest\x1a!.openmldb.v1.DropDatabaseResponse\x12S\n" +
 	"\fShowDatabase\x12 .openmldb.v1.ShowDatabaseRequest\x1a!.openmldb.v1.ShowDatabaseResponse\x12P\n" +
@@ -692,7 +1467,7 @@ func file_openmldb_v1_nameserver_proto_rawDescGZIP() []byte {
 	return file_openmldb_v1_nameserver_proto_rawDescData
 }
 
-var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*TabletInfo)(nil),             // 0: openmldb.v1.TabletInfo
 	(*ShowTabletRequest)(nil),      // 1: openmldb.v1.ShowTabletRequest
@@ -707,26 +1482,54 @@ var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*CreateTableResponse)(nil),    // 10: openmldb.v1.CreateTableResponse
 	(*DropTableRequest)(nil),       // 11: openmldb.v1.DropTableRequest
 	(*DropTableResponse)(nil),      // 12: openmldb.v1.DropTableResponse
+	(*SubmitOpRequest)(nil),        // 13: openmldb.v1.SubmitOpRequest
+	(*SubmitOpResponse)(nil),       // 14: openmldb.v1.SubmitOpResponse
+	(*OpInfo)(nil),                 // 15: openmldb.v1.OpInfo
+	(*ShowOpStatusRequest)(nil),    // 16: openmldb.v1.ShowOpStatusRequest
+	(*ShowOpStatusResponse)(nil),   // 17: openmldb.v1.ShowOpStatusResponse
+	(*CancelOpRequest)(nil),        // 18: openmldb.v1.CancelOpRequest
+	(*CancelOpResponse)(nil),       // 19: openmldb.v1.CancelOpResponse
+	(*DeleteOpRequest)(nil),        // 20: openmldb.v1.DeleteOpRequest
+	(*DeleteOpResponse)(nil),       // 21: openmldb.v1.DeleteOpResponse
+	(*ConfGetRequest)(nil),         // 22: openmldb.v1.ConfGetRequest
+	(*ConfGetResponse)(nil),        // 23: openmldb.v1.ConfGetResponse
+	(*ConfSetRequest)(nil),         // 24: openmldb.v1.ConfSetRequest
+	(*ConfSetResponse)(nil),        // 25: openmldb.v1.ConfSetResponse
+	nil,                            // 26: openmldb.v1.ConfGetResponse.ConfEntry
 }
 var file_openmldb_v1_nameserver_proto_depIdxs = []int32{
 	0,  // 0: openmldb.v1.ShowTabletResponse.tablets:type_name -> openmldb.v1.TabletInfo
-	3,  // 1: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
-	5,  // 2: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
-	7,  // 3: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
-	9,  // 4: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
-	11, // 5: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
-	1,  // 6: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
-	4,  // 7: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
-	6,  // 8: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
-	8,  // 9: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
-	10, // 10: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
-	12, // 11: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
-	2,  // 12: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
-	7,  // [7:13] is the sub-list for method output_type
-	1,  // [1:7] is the sub-list for method input_type
-	1,  // [1:1] is the sub-list for extension type_name
-	1,  // [1:1] is the sub-list for extension extendee
-	0,  // [0:1] is the sub-list for field type_name
+	15, // 1: openmldb.v1.ShowOpStatusResponse.ops:type_name -> openmldb.v1.OpInfo
+	26, // 2: openmldb.v1.ConfGetResponse.conf:type_name -> openmldb.v1.ConfGetResponse.ConfEntry
+	13, // 3: openmldb.v1.NameServer.SubmitOp:input_type -> openmldb.v1.SubmitOpRequest
+	16, // 4: openmldb.v1.NameServer.ShowOpStatus:input_type -> openmldb.v1.ShowOpStatusRequest
+	18, // 5: openmldb.v1.NameServer.CancelOp:input_type -> openmldb.v1.CancelOpRequest
+	20, // 6: openmldb.v1.NameServer.DeleteOp:input_type -> openmldb.v1.DeleteOpRequest
+	22, // 7: openmldb.v1.NameServer.ConfGet:input_type -> openmldb.v1.ConfGetRequest
+	24, // 8: openmldb.v1.NameServer.ConfSet:input_type -> openmldb.v1.ConfSetRequest
+	3,  // 9: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
+	5,  // 10: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
+	7,  // 11: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
+	9,  // 12: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
+	11, // 13: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
+	1,  // 14: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
+	14, // 15: openmldb.v1.NameServer.SubmitOp:output_type -> openmldb.v1.SubmitOpResponse
+	17, // 16: openmldb.v1.NameServer.ShowOpStatus:output_type -> openmldb.v1.ShowOpStatusResponse
+	19, // 17: openmldb.v1.NameServer.CancelOp:output_type -> openmldb.v1.CancelOpResponse
+	21, // 18: openmldb.v1.NameServer.DeleteOp:output_type -> openmldb.v1.DeleteOpResponse
+	23, // 19: openmldb.v1.NameServer.ConfGet:output_type -> openmldb.v1.ConfGetResponse
+	25, // 20: openmldb.v1.NameServer.ConfSet:output_type -> openmldb.v1.ConfSetResponse
+	4,  // 21: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
+	6,  // 22: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
+	8,  // 23: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
+	10, // 24: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
+	12, // 25: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
+	2,  // 26: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
+	15, // [15:27] is the sub-list for method output_type
+	3,  // [3:15] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_openmldb_v1_nameserver_proto_init() }
@@ -740,7 +1543,7 @@ func file_openmldb_v1_nameserver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_nameserver_proto_rawDesc), len(file_openmldb_v1_nameserver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

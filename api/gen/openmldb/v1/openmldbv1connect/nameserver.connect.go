@@ -36,6 +36,18 @@ const (
 // reflection-formatted method names, remove the leading slash and convert the remaining slash to a
 // period.
 const (
+	// NameServerSubmitOpProcedure is the fully-qualified name of the NameServer's SubmitOp RPC.
+	NameServerSubmitOpProcedure = "/openmldb.v1.NameServer/SubmitOp"
+	// NameServerShowOpStatusProcedure is the fully-qualified name of the NameServer's ShowOpStatus RPC.
+	NameServerShowOpStatusProcedure = "/openmldb.v1.NameServer/ShowOpStatus"
+	// NameServerCancelOpProcedure is the fully-qualified name of the NameServer's CancelOp RPC.
+	NameServerCancelOpProcedure = "/openmldb.v1.NameServer/CancelOp"
+	// NameServerDeleteOpProcedure is the fully-qualified name of the NameServer's DeleteOp RPC.
+	NameServerDeleteOpProcedure = "/openmldb.v1.NameServer/DeleteOp"
+	// NameServerConfGetProcedure is the fully-qualified name of the NameServer's ConfGet RPC.
+	NameServerConfGetProcedure = "/openmldb.v1.NameServer/ConfGet"
+	// NameServerConfSetProcedure is the fully-qualified name of the NameServer's ConfSet RPC.
+	NameServerConfSetProcedure = "/openmldb.v1.NameServer/ConfSet"
 	// NameServerCreateDatabaseProcedure is the fully-qualified name of the NameServer's CreateDatabase
 	// RPC.
 	NameServerCreateDatabaseProcedure = "/openmldb.v1.NameServer/CreateDatabase"
@@ -53,6 +65,12 @@ const (
 
 // NameServerClient is a client for the openmldb.v1.NameServer service.
 type NameServerClient interface {
+	SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
+	ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error)
+	CancelOp(context.Context, *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error)
+	DeleteOp(context.Context, *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error)
+	ConfGet(context.Context, *connect.Request[v1.ConfGetRequest]) (*connect.Response[v1.ConfGetResponse], error)
+	ConfSet(context.Context, *connect.Request[v1.ConfSetRequest]) (*connect.Response[v1.ConfSetResponse], error)
 	CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error)
 	DropDatabase(context.Context, *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error)
 	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
@@ -74,6 +92,42 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 	baseURL = strings.TrimRight(baseURL, "/")
 	nameServerMethods := v1.File_openmldb_v1_nameserver_proto.Services().ByName("NameServer").Methods()
 	return &nameServerClient{
+		submitOp: connect.NewClient[v1.SubmitOpRequest, v1.SubmitOpResponse](
+			httpClient,
+			baseURL+NameServerSubmitOpProcedure,
+			connect.WithSchema(nameServerMethods.ByName("SubmitOp")),
+			connect.WithClientOptions(opts...),
+		),
+		showOpStatus: connect.NewClient[v1.ShowOpStatusRequest, v1.ShowOpStatusResponse](
+			httpClient,
+			baseURL+NameServerShowOpStatusProcedure,
+			connect.WithSchema(nameServerMethods.ByName("ShowOpStatus")),
+			connect.WithClientOptions(opts...),
+		),
+		cancelOp: connect.NewClient[v1.CancelOpRequest, v1.CancelOpResponse](
+			httpClient,
+			baseURL+NameServerCancelOpProcedure,
+			connect.WithSchema(nameServerMethods.ByName("CancelOp")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteOp: connect.NewClient[v1.DeleteOpRequest, v1.DeleteOpResponse](
+			httpClient,
+			baseURL+NameServerDeleteOpProcedure,
+			connect.WithSchema(nameServerMethods.ByName("DeleteOp")),
+			connect.WithClientOptions(opts...),
+		),
+		confGet: connect.NewClient[v1.ConfGetRequest, v1.ConfGetResponse](
+			httpClient,
+			baseURL+NameServerConfGetProcedure,
+			connect.WithSchema(nameServerMethods.ByName("ConfGet")),
+			connect.WithClientOptions(opts...),
+		),
+		confSet: connect.NewClient[v1.ConfSetRequest, v1.ConfSetResponse](
+			httpClient,
+			baseURL+NameServerConfSetProcedure,
+			connect.WithSchema(nameServerMethods.ByName("ConfSet")),
+			connect.WithClientOptions(opts...),
+		),
 		createDatabase: connect.NewClient[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse](
 			httpClient,
 			baseURL+NameServerCreateDatabaseProcedure,
@@ -115,12 +169,48 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 
 // nameServerClient implements NameServerClient.
 type nameServerClient struct {
+	submitOp       *connect.Client[v1.SubmitOpRequest, v1.SubmitOpResponse]
+	showOpStatus   *connect.Client[v1.ShowOpStatusRequest, v1.ShowOpStatusResponse]
+	cancelOp       *connect.Client[v1.CancelOpRequest, v1.CancelOpResponse]
+	deleteOp       *connect.Client[v1.DeleteOpRequest, v1.DeleteOpResponse]
+	confGet        *connect.Client[v1.ConfGetRequest, v1.ConfGetResponse]
+	confSet        *connect.Client[v1.ConfSetRequest, v1.ConfSetResponse]
 	createDatabase *connect.Client[v1.CreateDatabaseRequest, v1.CreateDatabaseResponse]
 	dropDatabase   *connect.Client[v1.DropDatabaseRequest, v1.DropDatabaseResponse]
 	showDatabase   *connect.Client[v1.ShowDatabaseRequest, v1.ShowDatabaseResponse]
 	createTable    *connect.Client[v1.CreateTableRequest, v1.CreateTableResponse]
 	dropTable      *connect.Client[v1.DropTableRequest, v1.DropTableResponse]
 	showTablet     *connect.Client[v1.ShowTabletRequest, v1.ShowTabletResponse]
+}
+
+// SubmitOp calls openmldb.v1.NameServer.SubmitOp.
+func (c *nameServerClient) SubmitOp(ctx context.Context, req *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
+	return c.submitOp.CallUnary(ctx, req)
+}
+
+// ShowOpStatus calls openmldb.v1.NameServer.ShowOpStatus.
+func (c *nameServerClient) ShowOpStatus(ctx context.Context, req *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error) {
+	return c.showOpStatus.CallUnary(ctx, req)
+}
+
+// CancelOp calls openmldb.v1.NameServer.CancelOp.
+func (c *nameServerClient) CancelOp(ctx context.Context, req *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error) {
+	return c.cancelOp.CallUnary(ctx, req)
+}
+
+// DeleteOp calls openmldb.v1.NameServer.DeleteOp.
+func (c *nameServerClient) DeleteOp(ctx context.Context, req *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error) {
+	return c.deleteOp.CallUnary(ctx, req)
+}
+
+// ConfGet calls openmldb.v1.NameServer.ConfGet.
+func (c *nameServerClient) ConfGet(ctx context.Context, req *connect.Request[v1.ConfGetRequest]) (*connect.Response[v1.ConfGetResponse], error) {
+	return c.confGet.CallUnary(ctx, req)
+}
+
+// ConfSet calls openmldb.v1.NameServer.ConfSet.
+func (c *nameServerClient) ConfSet(ctx context.Context, req *connect.Request[v1.ConfSetRequest]) (*connect.Response[v1.ConfSetResponse], error) {
+	return c.confSet.CallUnary(ctx, req)
 }
 
 // CreateDatabase calls openmldb.v1.NameServer.CreateDatabase.
@@ -155,6 +245,12 @@ func (c *nameServerClient) ShowTablet(ctx context.Context, req *connect.Request[
 
 // NameServerHandler is an implementation of the openmldb.v1.NameServer service.
 type NameServerHandler interface {
+	SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
+	ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error)
+	CancelOp(context.Context, *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error)
+	DeleteOp(context.Context, *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error)
+	ConfGet(context.Context, *connect.Request[v1.ConfGetRequest]) (*connect.Response[v1.ConfGetResponse], error)
+	ConfSet(context.Context, *connect.Request[v1.ConfSetRequest]) (*connect.Response[v1.ConfSetResponse], error)
 	CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error)
 	DropDatabase(context.Context, *connect.Request[v1.DropDatabaseRequest]) (*connect.Response[v1.DropDatabaseResponse], error)
 	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
@@ -172,6 +268,42 @@ type NameServerHandler interface {
 // and JSON codecs. They also support gzip compression.
 func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) (string, http.Handler) {
 	nameServerMethods := v1.File_openmldb_v1_nameserver_proto.Services().ByName("NameServer").Methods()
+	nameServerSubmitOpHandler := connect.NewUnaryHandler(
+		NameServerSubmitOpProcedure,
+		svc.SubmitOp,
+		connect.WithSchema(nameServerMethods.ByName("SubmitOp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerShowOpStatusHandler := connect.NewUnaryHandler(
+		NameServerShowOpStatusProcedure,
+		svc.ShowOpStatus,
+		connect.WithSchema(nameServerMethods.ByName("ShowOpStatus")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerCancelOpHandler := connect.NewUnaryHandler(
+		NameServerCancelOpProcedure,
+		svc.CancelOp,
+		connect.WithSchema(nameServerMethods.ByName("CancelOp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerDeleteOpHandler := connect.NewUnaryHandler(
+		NameServerDeleteOpProcedure,
+		svc.DeleteOp,
+		connect.WithSchema(nameServerMethods.ByName("DeleteOp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerConfGetHandler := connect.NewUnaryHandler(
+		NameServerConfGetProcedure,
+		svc.ConfGet,
+		connect.WithSchema(nameServerMethods.ByName("ConfGet")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerConfSetHandler := connect.NewUnaryHandler(
+		NameServerConfSetProcedure,
+		svc.ConfSet,
+		connect.WithSchema(nameServerMethods.ByName("ConfSet")),
+		connect.WithHandlerOptions(opts...),
+	)
 	nameServerCreateDatabaseHandler := connect.NewUnaryHandler(
 		NameServerCreateDatabaseProcedure,
 		svc.CreateDatabase,
@@ -210,6 +342,18 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 	)
 	return "/openmldb.v1.NameServer/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
+		case NameServerSubmitOpProcedure:
+			nameServerSubmitOpHandler.ServeHTTP(w, r)
+		case NameServerShowOpStatusProcedure:
+			nameServerShowOpStatusHandler.ServeHTTP(w, r)
+		case NameServerCancelOpProcedure:
+			nameServerCancelOpHandler.ServeHTTP(w, r)
+		case NameServerDeleteOpProcedure:
+			nameServerDeleteOpHandler.ServeHTTP(w, r)
+		case NameServerConfGetProcedure:
+			nameServerConfGetHandler.ServeHTTP(w, r)
+		case NameServerConfSetProcedure:
+			nameServerConfSetHandler.ServeHTTP(w, r)
 		case NameServerCreateDatabaseProcedure:
 			nameServerCreateDatabaseHandler.ServeHTTP(w, r)
 		case NameServerDropDatabaseProcedure:
@@ -230,6 +374,30 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 
 // UnimplementedNameServerHandler returns CodeUnimplemented from all methods.
 type UnimplementedNameServerHandler struct{}
+
+func (UnimplementedNameServerHandler) SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.SubmitOp is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.ShowOpStatus is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) CancelOp(context.Context, *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.CancelOp is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) DeleteOp(context.Context, *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.DeleteOp is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) ConfGet(context.Context, *connect.Request[v1.ConfGetRequest]) (*connect.Response[v1.ConfGetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.ConfGet is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) ConfSet(context.Context, *connect.Request[v1.ConfSetRequest]) (*connect.Response[v1.ConfSetResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.ConfSet is not implemented"))
+}
 
 func (UnimplementedNameServerHandler) CreateDatabase(context.Context, *connect.Request[v1.CreateDatabaseRequest]) (*connect.Response[v1.CreateDatabaseResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.CreateDatabase is not implemented"))

@@ -1,0 +1,353 @@
+package nameserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Op statuses, as OpenMLDB names them.
+const (
+	OpInited   = "kInited"
+	OpDoing    = "kDoing"
+	OpDone     = "kDone"
+	OpFailed   = "kFailed"
+	OpCanceled = "kCanceled"
+)
+
+// Op types.
+const (
+	OpAddReplica   = "kAddReplicaOP"
+	OpDelReplica   = "kDelReplicaOP"
+	OpMigrate      = "kMigrateOP"
+	OpChangeLeader = "kChangeLeaderOP"
+	OpRecoverTable = "kRecoverTableOP"
+)
+
+// Op is one operation on one partition: an ordered list of idempotent
+// tasks, each finished when the observed state says so. It is persisted in
+// etcd after every step, so a new leader resumes it where it stood.
+type Op struct {
+	ID        uint64    `json:"op_id"`
+	Type      string    `json:"op_type"`
+	DB        string    `json:"db"`
+	Table     string    `json:"table"`
+	TID       uint32    `json:"tid"`
+	PID       uint32    `json:"pid"`
+	Status    string    `json:"status"`
+	Reason    string    `json:"reason,omitempty"`
+	Tasks     []string  `json:"tasks"`
+	Cur       int       `json:"cur"`
+	Created   time.Time `json:"created"`
+	Started   time.Time `json:"started,omitempty"`
+	Ended     time.Time `json:"ended,omitempty"`
+	Endpoint  string    `json:"endpoint,omitempty"` // replica added/deleted/recovered, or new leader
+	Src       string    `json:"src,omitempty"`
+	Dst       string    `json:"dst,omitempty"`
+	ReplicaID uint64    `json:"replica_id,omitempty"` // id of a replica being added
+	Cancel    bool      `json:"cancel,omitempty"`
+}
+
+func (o *Op) finished() bool {
+	return o.Status == OpDone || o.Status == OpFailed || o.Status == OpCanceled
+}
+
+// CurTask names the task in progress (or the last one).
+func (o *Op) CurTask() string {
+	if len(o.Tasks) == 0 {
+		return "-"
+	}
+	if o.Cur >= len(o.Tasks) {
+		return o.Tasks[len(o.Tasks)-1]
+	}
+	return o.Tasks[o.Cur]
+}
+
+// keepFinished bounds how many done/canceled ops are kept; failed ones stay
+// until deleted.
+const keepFinished = 200
+
+// opEngine runs ops on the leader.
+type opEngine struct {
+	s           *Server
+	mu          sync.Mutex
+	ops         map[uint64]*Op
+	running     map[uint64]bool
+	concurrency int
+	wake        chan struct{}
+}
+
+func newOpEngine(s *Server, concurrency int) *opEngine {
+	if concurrency < 1 {
+		concurrency = 1
+	}
+	return &opEngine{s: s, ops: map[uint64]*Op{}, running: map[uint64]bool{}, concurrency: concurrency, wake: make(chan struct{}, 1)}
+}
+
+func (e *opEngine) poke() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run loads every op and schedules until ctx ends (leadership lost).
+func (e *opEngine) run(ctx context.Context) error {
+	resp, err := e.s.cli.Get(ctx, e.s.keys.OpPrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return fmt.Errorf("loading ops: %w", err)
+	}
+	e.mu.Lock()
+	e.ops = map[uint64]*Op{}
+	for _, kv := range resp.Kvs {
+		var op Op
+		if err := json.Unmarshal(kv.Value, &op); err != nil {
+			e.s.log.Warn("skipping unreadable op", "key", string(kv.Key), "err", err)
+			continue
+		}
+		e.ops[op.ID] = &op
+		if !op.finished() {
+			e.s.log.Info("resuming op", "op_id", op.ID, "op_type", op.Type, "task", op.CurTask())
+		}
+	}
+	e.mu.Unlock()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		e.schedule(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-e.wake:
+		}
+	}
+}
+
+func (e *opEngine) schedule(ctx context.Context, wg *sync.WaitGroup) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := make([]uint64, 0, len(e.ops))
+	for id := range e.ops {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	busy := map[[2]uint32]bool{} // partitions with an earlier unfinished op
+	for _, id := range ids {
+		op := e.ops[id]
+		if op.finished() {
+			continue
+		}
+		part := [2]uint32{op.TID, op.PID}
+		if busy[part] {
+			continue
+		}
+		busy[part] = true
+		if e.running[id] || len(e.running) >= e.concurrency {
+			continue
+		}
+		e.running[id] = true
+		cp := *op
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.execute(ctx, &cp)
+			e.mu.Lock()
+			delete(e.running, cp.ID)
+			e.mu.Unlock()
+			e.poke()
+		}()
+	}
+}
+
+// execute runs op's remaining tasks in order.
+func (e *opEngine) execute(ctx context.Context, op *Op) {
+	log := e.s.log.With("op_id", op.ID, "op_type", op.Type, "table", op.Table, "pid", op.PID)
+	if op.Status == OpInited {
+		op.Status = OpDoing
+		op.Started = time.Now().UTC()
+		if err := e.save(ctx, op); err != nil {
+			return
+		}
+	}
+	for op.Cur < len(op.Tasks) {
+		if e.cancelRequested(op.ID) {
+			op.Status, op.Ended, op.Reason = OpCanceled, time.Now().UTC(), "canceled by request"
+			_ = e.save(ctx, op)
+			log.Info("op canceled", "task", op.CurTask())
+			return
+		}
+		task := op.Tasks[op.Cur]
+		done, skipTo, err := e.s.runTask(ctx, op, task)
+		if ctx.Err() != nil {
+			return // leadership lost: the next leader resumes from the saved state
+		}
+		if err != nil {
+			op.Status, op.Ended, op.Reason = OpFailed, time.Now().UTC(), fmt.Sprintf("%s: %v", task, err)
+			_ = e.save(ctx, op)
+			log.Warn("op failed", "task", task, "err", err)
+			return
+		}
+		if !done {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		log.Info("task done", "task", task)
+		op.Cur++
+		if skipTo > op.Cur {
+			op.Cur = skipTo
+		}
+		if err := e.save(ctx, op); err != nil {
+			return
+		}
+	}
+	op.Status, op.Ended = OpDone, time.Now().UTC()
+	_ = e.save(ctx, op)
+	log.Info("op done", "took", op.Ended.Sub(op.Started).Round(time.Millisecond))
+	e.prune(ctx)
+}
+
+func (e *opEngine) cancelRequested(id uint64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	op := e.ops[id]
+	return op != nil && op.Cancel
+}
+
+// save persists op and publishes it to the engine's map.
+func (e *opEngine) save(ctx context.Context, op *Op) error {
+	e.mu.Lock()
+	if cur := e.ops[op.ID]; cur != nil && cur.Cancel {
+		op.Cancel = true
+	}
+	cp := *op
+	e.ops[op.ID] = &cp
+	e.mu.Unlock()
+	b, _ := json.Marshal(op)
+	_, err := e.s.cli.Put(ctx, e.s.keys.Op(op.ID), string(b))
+	if err != nil && ctx.Err() == nil {
+		e.s.log.Warn("persisting op failed", "op_id", op.ID, "err", err)
+	}
+	return err
+}
+
+// prune deletes the oldest done/canceled ops beyond keepFinished.
+func (e *opEngine) prune(ctx context.Context) {
+	e.mu.Lock()
+	var done []uint64
+	for id, op := range e.ops {
+		if op.Status == OpDone || op.Status == OpCanceled {
+			done = append(done, id)
+		}
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i] < done[j] })
+	var drop []uint64
+	if len(done) > keepFinished {
+		drop = done[:len(done)-keepFinished]
+		for _, id := range drop {
+			delete(e.ops, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range drop {
+		_, _ = e.s.cli.Delete(ctx, e.s.keys.Op(id))
+	}
+}
+
+// submit persists new ops (kInited) and wakes the scheduler.
+func (e *opEngine) submit(ctx context.Context, ops []*Op) ([]uint64, error) {
+	var ids []uint64
+	for _, op := range ops {
+		id, err := e.s.nextCounter(ctx, e.s.keys.OpIndex())
+		if err != nil {
+			return ids, err
+		}
+		op.ID, op.Status, op.Created = id, OpInited, time.Now().UTC()
+		if op.Type == OpAddReplica || op.Type == OpMigrate || op.Type == OpRecoverTable {
+			op.ReplicaID = newReplicaID(op)
+		}
+		if err := e.save(ctx, op); err != nil {
+			return ids, err
+		}
+		e.s.log.Info("op submitted", "op_id", id, "op_type", op.Type, "table", op.Table, "pid", op.PID)
+		ids = append(ids, id)
+	}
+	e.poke()
+	return ids, nil
+}
+
+func (e *opEngine) list() []Op {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Op, 0, len(e.ops))
+	for _, op := range e.ops {
+		out = append(out, *op)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+var errOpFinished = errors.New("op already finished")
+
+func (e *opEngine) cancel(ctx context.Context, id uint64) error {
+	e.mu.Lock()
+	op := e.ops[id]
+	if op == nil {
+		e.mu.Unlock()
+		return fmt.Errorf("op %d does not exist", id)
+	}
+	if op.finished() {
+		e.mu.Unlock()
+		return fmt.Errorf("%w: op %d is %s", errOpFinished, id, op.Status)
+	}
+	op.Cancel = true
+	running := e.running[id]
+	cp := *op
+	e.mu.Unlock()
+	if !running {
+		cp.Status, cp.Ended, cp.Reason = OpCanceled, time.Now().UTC(), "canceled by request"
+	}
+	return e.save(ctx, &cp)
+}
+
+func (e *opEngine) delete(ctx context.Context, id uint64, status string) (int, error) {
+	e.mu.Lock()
+	var victims []uint64
+	for oid, op := range e.ops {
+		if (id != 0 && oid == id) || (id == 0 && op.Status == status) {
+			if !op.finished() {
+				if id != 0 {
+					e.mu.Unlock()
+					return 0, fmt.Errorf("op %d is %s: cancel it first", id, op.Status)
+				}
+				continue
+			}
+			victims = append(victims, oid)
+		}
+	}
+	for _, v := range victims {
+		delete(e.ops, v)
+	}
+	e.mu.Unlock()
+	if id != 0 && len(victims) == 0 {
+		return 0, fmt.Errorf("op %d does not exist", id)
+	}
+	for _, v := range victims {
+		if _, err := e.s.cli.Delete(ctx, e.s.keys.Op(v)); err != nil {
+			return 0, err
+		}
+	}
+	return len(victims), nil
+}

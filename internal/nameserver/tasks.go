@@ -1,0 +1,314 @@
+package nameserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+
+	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/internal/coord"
+)
+
+// Task names, shown in showopstatus's cur_task.
+const (
+	taskChangeLeaderAway = "kChangeLeaderAway" // migrate: move leadership off the source first
+	taskCheckRecover     = "kCheckRecover"
+	taskAddLearner       = "kAddLearner"
+	taskAddTableInfo     = "kAddTableInfo"
+	taskWaitCaughtUp     = "kWaitCaughtUp"
+	taskPromoteReplica   = "kPromoteReplica"
+	taskUpdateTableInfo  = "kUpdateTableInfo"
+	taskDelReplica       = "kDelReplica"
+	taskDelTableInfo     = "kDelTableInfo"
+	taskChangeLeader     = "kChangeLeader"
+)
+
+// catchUpSlack is how many log entries behind the leader a new replica may
+// be and still count as caught up (entries committed while we looked).
+const catchUpSlack = 8
+
+func tasksFor(opType string) []string {
+	add := []string{taskAddLearner, taskAddTableInfo, taskWaitCaughtUp, taskPromoteReplica, taskUpdateTableInfo}
+	del := []string{taskDelReplica, taskDelTableInfo}
+	switch opType {
+	case OpAddReplica:
+		return add
+	case OpDelReplica:
+		return del
+	case OpMigrate:
+		return append(append([]string{taskChangeLeaderAway}, add...), del...)
+	case OpChangeLeader:
+		return []string{taskChangeLeader}
+	case OpRecoverTable:
+		return append(append([]string{taskCheckRecover}, del...), add...)
+	}
+	return nil
+}
+
+func newReplicaID(op *Op) uint64 {
+	f := fnv.New64a()
+	fmt.Fprintf(f, "%s#%d", op.target(), op.ID)
+	return f.Sum64() | 1
+}
+
+// target is the endpoint that receives a new replica.
+func (o *Op) target() string {
+	if o.Type == OpMigrate {
+		return o.Dst
+	}
+	return o.Endpoint
+}
+
+// victim is the endpoint whose replica is removed.
+func (o *Op) victim() string {
+	if o.Type == OpMigrate {
+		return o.Src
+	}
+	return o.Endpoint
+}
+
+func (s *Server) partitionMeta(ctx context.Context, op *Op) (coord.TableMeta, coord.PartitionMeta, error) {
+	tm, _, err := s.tableMeta(ctx, op.DB, op.Table)
+	if err != nil {
+		return tm, coord.PartitionMeta{}, err
+	}
+	if int(op.PID) >= len(tm.Partitions) {
+		return tm, coord.PartitionMeta{}, fmt.Errorf("pid %d out of range", op.PID)
+	}
+	return tm, tm.Partitions[op.PID], nil
+}
+
+func replicaOn(pm coord.PartitionMeta, ep string) (coord.ReplicaMeta, bool) {
+	for _, r := range pm.Replicas {
+		if r.Endpoint == ep {
+			return r, true
+		}
+	}
+	return coord.ReplicaMeta{}, false
+}
+
+func (s *Server) membership(ctx context.Context, ep string, tid, pid uint32) (*openmldbv1.MembershipResponse, error) {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := tabletClient(ep).Membership(cctx, connect.NewRequest(&openmldbv1.MembershipRequest{Tid: tid, Pid: pid}))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
+}
+
+func (s *Server) changeMembership(ctx context.Context, leader string, op *Op, action openmldbv1.ChangeMembershipRequest_Action, id uint64, raft string) error {
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	_, err := tabletClient(leader).ChangeMembership(cctx, connect.NewRequest(&openmldbv1.ChangeMembershipRequest{
+		Tid: op.TID, Pid: op.PID, Action: action, ReplicaId: id, RaftAddress: raft}))
+	return err
+}
+
+// transient reports errors worth polling again rather than failing the op.
+func transient(err error) bool {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		switch ce.Code() {
+		case connect.CodeUnavailable, connect.CodeDeadlineExceeded, connect.CodeNotFound, connect.CodeUnknown, connect.CodeCanceled:
+			return true
+		case connect.CodeFailedPrecondition:
+			return ce.Meta().Get("x-openmldb-not-leader") != ""
+		}
+		return false
+	}
+	return true // connection errors
+}
+
+// lastTransfer rate-limits leader transfer requests per op.
+var lastTransfer sync.Map // op id -> time.Time
+
+// runTask advances one task. done=false means "poll again"; skipTo > 0
+// jumps to that task index (used to finish early when nothing is needed).
+func (s *Server) runTask(ctx context.Context, op *Op, task string) (done bool, skipTo int, err error) {
+	_, pm, err := s.partitionMeta(ctx, op)
+	if err != nil {
+		return false, 0, err
+	}
+	switch task {
+	case taskCheckRecover:
+		r, ok := replicaOn(pm, op.Endpoint)
+		if !ok {
+			return false, 0, fmt.Errorf("%s holds no replica of %s pid %d", op.Endpoint, op.Table, op.PID)
+		}
+		if _, healthy := s.isHealthy(ctx, op.Endpoint); !healthy {
+			return false, 0, fmt.Errorf("endpoint %s is not healthy", op.Endpoint)
+		}
+		m, err := s.membership(ctx, op.Endpoint, op.TID, op.PID)
+		if err == nil {
+			_, voter := m.Voters[r.ReplicaID]
+			_, learner := m.NonVoters[r.ReplicaID]
+			if voter || learner {
+				return true, len(op.Tasks), nil // the replica is running and a member: nothing to do
+			}
+		} else if transient(err) {
+			var ce *connect.Error
+			if !errors.As(err, &ce) || ce.Code() != connect.CodeNotFound {
+				return false, 0, nil // tablet still starting: poll
+			}
+		}
+		return true, 0, nil // data gone: re-create it below
+	case taskAddLearner, taskPromoteReplica:
+		dst := op.target()
+		ni, healthy := s.isHealthy(ctx, dst)
+		if !healthy {
+			return false, 0, fmt.Errorf("endpoint %s is not healthy", dst)
+		}
+		leader, err := s.observedLeader(ctx, op.TID, op.PID)
+		if err != nil {
+			return false, 0, nil
+		}
+		action := openmldbv1.ChangeMembershipRequest_ADD_NON_VOTING
+		if task == taskPromoteReplica {
+			action = openmldbv1.ChangeMembershipRequest_PROMOTE
+		}
+		if err := s.changeMembership(ctx, leader, op, action, op.ReplicaID, ni.RaftEndpoint); err != nil {
+			if transient(err) {
+				return false, 0, nil
+			}
+			return false, 0, err
+		}
+		return true, 0, nil
+	case taskAddTableInfo, taskUpdateTableInfo:
+		dst := op.target()
+		ni, healthy := s.isHealthy(ctx, dst)
+		if !healthy && task == taskAddTableInfo {
+			return false, 0, fmt.Errorf("endpoint %s is not healthy", dst)
+		}
+		err := s.updateTableMeta(ctx, op.DB, op.Table, func(tm *coord.TableMeta) (bool, error) {
+			p := &tm.Partitions[op.PID]
+			for i, r := range p.Replicas {
+				if r.Endpoint != dst {
+					continue
+				}
+				if r.ReplicaID != op.ReplicaID {
+					return false, fmt.Errorf("%s already holds a replica of %s pid %d", dst, op.Table, op.PID)
+				}
+				if task == taskUpdateTableInfo && r.NonVoting {
+					p.Replicas[i].NonVoting = false
+					return true, nil
+				}
+				return false, nil
+			}
+			if task == taskUpdateTableInfo {
+				return false, fmt.Errorf("replica on %s vanished from the table record", dst)
+			}
+			p.Replicas = append(p.Replicas, coord.ReplicaMeta{Endpoint: dst, RaftEndpoint: ni.RaftEndpoint,
+				ReplicaID: op.ReplicaID, Joined: true, NonVoting: true})
+			return true, nil
+		})
+		return err == nil, 0, err
+	case taskWaitCaughtUp:
+		leader, err := s.observedLeader(ctx, op.TID, op.PID)
+		if err != nil {
+			return false, 0, nil
+		}
+		lm, err := s.membership(ctx, leader, op.TID, op.PID)
+		if err != nil {
+			return false, 0, nil
+		}
+		dm, err := s.membership(ctx, op.target(), op.TID, op.PID)
+		if err != nil {
+			return false, 0, nil // replica not started yet
+		}
+		return dm.Applied+catchUpSlack >= lm.Applied, 0, nil
+	case taskDelReplica:
+		victim := op.victim()
+		r, ok := replicaOn(pm, victim)
+		if !ok {
+			return true, 0, nil // already gone
+		}
+		leader, err := s.observedLeader(ctx, op.TID, op.PID)
+		if err != nil {
+			return false, 0, nil
+		}
+		if leader == victim {
+			return false, 0, fmt.Errorf("%s is the leader of %s pid %d; change the leader first", victim, op.Table, op.PID)
+		}
+		if err := s.changeMembership(ctx, leader, op, openmldbv1.ChangeMembershipRequest_REMOVE, r.ReplicaID, ""); err != nil {
+			if transient(err) {
+				return false, 0, nil
+			}
+			return false, 0, err
+		}
+		return true, 0, nil
+	case taskDelTableInfo:
+		victim := op.victim()
+		err := s.updateTableMeta(ctx, op.DB, op.Table, func(tm *coord.TableMeta) (bool, error) {
+			p := &tm.Partitions[op.PID]
+			for i, r := range p.Replicas {
+				if r.Endpoint == victim {
+					p.Replicas = append(p.Replicas[:i], p.Replicas[i+1:]...)
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		return err == nil, 0, err
+	case taskChangeLeader, taskChangeLeaderAway:
+		return s.changeLeaderStep(ctx, op, pm, task)
+	}
+	return false, 0, fmt.Errorf("unknown task %s", task)
+}
+
+func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.PartitionMeta, task string) (bool, int, error) {
+	leader, err := s.observedLeader(ctx, op.TID, op.PID)
+	if err != nil {
+		return false, 0, nil
+	}
+	target := op.Endpoint
+	if task == taskChangeLeaderAway {
+		if leader != op.Src {
+			return true, 0, nil // source does not lead: nothing to move
+		}
+		target = "auto"
+	}
+	if target == "auto" {
+		best, bestApplied := "", uint64(0)
+		for _, r := range pm.Replicas {
+			if r.Endpoint == leader || r.NonVoting || r.Endpoint == op.Src && task == taskChangeLeaderAway {
+				continue
+			}
+			m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID)
+			if err != nil {
+				continue
+			}
+			if best == "" || m.Applied > bestApplied {
+				best, bestApplied = r.Endpoint, m.Applied
+			}
+		}
+		if best == "" {
+			return false, 0, fmt.Errorf("no caught-up follower of %s pid %d can take the leadership", op.Table, op.PID)
+		}
+		target = best
+		op.Endpoint = best // remember the choice across polls and leaders
+	}
+	if leader == target {
+		lastTransfer.Delete(op.ID)
+		return true, 0, nil
+	}
+	r, ok := replicaOn(pm, target)
+	if !ok || r.NonVoting {
+		return false, 0, fmt.Errorf("%s is not a voting replica of %s pid %d", target, op.Table, op.PID)
+	}
+	if t, ok := lastTransfer.Load(op.ID); !ok || time.Since(t.(time.Time)) > 2*time.Second {
+		lastTransfer.Store(op.ID, time.Now())
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := tabletClient(leader).TransferLeader(cctx, connect.NewRequest(&openmldbv1.TransferLeaderRequest{Tid: op.TID, Pid: op.PID, TargetReplicaId: r.ReplicaID}))
+		cancel()
+		if err != nil && !transient(err) {
+			return false, 0, err
+		}
+	}
+	return false, 0, nil
+}
