@@ -140,22 +140,54 @@ func (c *Client) showNS(ctx context.Context) error {
 }
 
 // nameserver returns a client for --endpoint when given, else for the
-// leader found in etcd.
+// leader: the running nameserver whose /status says it leads. During a
+// failover (a dead leader's key lingers until its lease expires) it waits,
+// bounded, for the next leader.
 func (c *Client) nameserver(ctx context.Context) (openmldbv1connect.NameServerClient, error) {
-	ep := ""
 	if c.cfg.IsSet("endpoint") {
-		ep = c.cfg.Endpoint
-	} else {
+		return openmldbv1connect.NewNameServerClient(c.http, "http://"+c.cfg.Endpoint), nil
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
 		list, err := c.nameservers(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if len(list) == 0 {
-			return nil, fmt.Errorf("no nameserver is running under %s", c.cfg.ZkRootPath)
+		for _, e := range list {
+			if c.isLeader(ctx, e.endpoint) {
+				return openmldbv1connect.NewNameServerClient(c.http, "http://"+e.endpoint), nil
+			}
 		}
-		ep = list[0].endpoint
+		if time.Now().After(deadline) {
+			if len(list) == 0 {
+				return nil, fmt.Errorf("no nameserver is running under %s", c.cfg.ZkRootPath)
+			}
+			return nil, fmt.Errorf("no nameserver answers as leader (candidates: %d)", len(list))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return openmldbv1connect.NewNameServerClient(c.http, "http://"+ep), nil
+}
+
+func (c *Client) isLeader(ctx context.Context, ep string) bool {
+	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(cctx, http.MethodGet, "http://"+ep+"/status", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var st struct {
+		IsLeader bool `json:"is_leader"`
+	}
+	return json.NewDecoder(resp.Body).Decode(&st) == nil && st.IsLeader
 }
 
 func (c *Client) showTablet(ctx context.Context) error {
