@@ -61,6 +61,45 @@ func TestNSClientDataCommands(t *testing.T) {
 		return nil
 	})
 
+	// showtablestatus: OpenMLDB's columns, Rows = the leaders' rows.
+	cluster.Eventually(t, 10*time.Second, "showtablestatus", func() error {
+		rows, err := cluster.ParseTable(run("showtablestatus", true))
+		if err != nil {
+			return err
+		}
+		if len(rows) != 1 || rows[0]["Table_name"] != "t1" || rows[0]["Rows"] != "2" || rows[0]["Partition"] != "4" ||
+			rows[0]["Partition_unalive"] != "0" || rows[0]["Replica"] != "3" || rows[0]["Warnings"] != "-" || rows[0]["Storage_type"] != "memory" {
+			return errorf("showtablestatus: %v", rows)
+		}
+		return nil
+	})
+	// gettablestatus on each tablet: 4 partitions, one leader per partition overall.
+	leaders := 0
+	for _, tb := range c.Tablets {
+		out, err := c.Run(cluster.Ctx(t), "--role=client", "--endpoint="+tb.Endpoint, "--interactive=false", "--cmd=gettablestatus")
+		if err != nil {
+			t.Fatalf("gettablestatus: %v\n%s", err, out)
+		}
+		rows, err := cluster.ParseTable(out)
+		if err != nil || len(rows) != 4 {
+			t.Fatalf("gettablestatus on %s: %v\n%s", tb.Endpoint, err, out)
+		}
+		for _, r := range rows {
+			if r["mode"] == "kTableLeader" {
+				leaders++
+			}
+			if r["state"] != "kTableNormal" {
+				t.Errorf("state %s", r["state"])
+			}
+		}
+	}
+	if leaders != 4 {
+		t.Errorf("%d leaders over the tablets, want 4", leaders)
+	}
+	if out, err := c.Run(cluster.Ctx(t), "--role=client", "--endpoint="+c.Tablets[0].Endpoint, "--interactive=false", "--cmd=gettablestatus 99 0"); err == nil || !strings.Contains(out, "error msg") {
+		t.Errorf("gettablestatus of a missing partition: %v\n%s", err, out)
+	}
+
 	// Refusals say why and change nothing.
 	run("put t1 c1 notatime 1.0", false)
 	run("put t1 c1 4000", false)

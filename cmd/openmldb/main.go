@@ -16,6 +16,7 @@ import (
 	"github.com/openmldb-go/openmldb/internal/nsclient"
 	"github.com/openmldb-go/openmldb/internal/server"
 	"github.com/openmldb-go/openmldb/internal/tablet"
+	"github.com/openmldb-go/openmldb/internal/tabletclient"
 )
 
 func main() {
@@ -57,6 +58,11 @@ func run(args []string) int {
 	case "ns_client":
 		err = nsclient.Run(ctx, cfg, os.Stdin, os.Stdout)
 		if errors.Is(err, nsclient.ErrCommandFailed) {
+			return 1
+		}
+	case "client":
+		err = tabletclient.Run(ctx, cfg, os.Stdin, os.Stdout)
+		if errors.Is(err, tabletclient.ErrCommandFailed) {
 			return 1
 		}
 	case "ops":

@@ -51,7 +51,7 @@ func Usagef(format string, args ...any) error {
 }
 
 // Roles lists every role the binary knows, in the order help prints them.
-var Roles = []string{"coord", "nameserver", "tablet", "ns_client", "mon", "ops"}
+var Roles = []string{"coord", "nameserver", "tablet", "ns_client", "client", "mon", "ops"}
 
 // DefaultEndpoints are the per-role defaults of DESIGN.md §1.
 var DefaultEndpoints = map[string]string{

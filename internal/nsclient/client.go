@@ -36,7 +36,7 @@ type Client struct {
 }
 
 // Commands lists what ns_client understands, for help and errors.
-var Commands = []string{"showns", "showtablet", "use", "showdb", "createdb", "dropdb", "showtable", "showschema",
+var Commands = []string{"showns", "showtablet", "use", "showdb", "createdb", "dropdb", "showtable", "showtablestatus", "showschema",
 	"create", "drop", "put", "get", "scan", "count", "addreplica", "delreplica", "migrate", "changeleader",
 	"recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset", "help", "quit"}
 
@@ -83,7 +83,7 @@ func (c *Client) Exec(ctx context.Context, line string) bool {
 		err = c.showNS(ctx)
 	case "showtablet":
 		err = c.showTablet(ctx)
-	case "use", "showdb", "createdb", "dropdb", "showtable", "showschema", "create", "drop", "put", "get", "scan", "count":
+	case "use", "showdb", "createdb", "dropdb", "showtable", "showtablestatus", "showschema", "create", "drop", "put", "get", "scan", "count":
 		err = c.execData(ctx, name, fields[1:])
 	case "addreplica", "delreplica", "migrate", "changeleader", "recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset":
 		err = c.execOps(ctx, name, fields[1:])

@@ -196,6 +196,10 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 		st := h.rep.part.Stats()
 		ps := &openmldbv1.PartitionStatus{Tid: h.rep.tid, Pid: h.rep.pid, Mode: "kTableFollower", State: "kTableNormal",
 			Offset: h.rep.applied.Load(), RecordCnt: uint64(st.Rows), Memused: uint64(st.MemoryBytes)}
+		if ix := h.rep.table.Indexes[0]; true {
+			ps.Ttl = ix.TTLString()
+			ps.EnableExpire = ix.AbsTTL > 0 || ix.LatTTL > 0
+		}
 		if id, term, ok := d.host.Leader(h.rep.shardID); ok {
 			ps.LeaderReplicaId, ps.Term = id, term
 			if id == h.myID {

@@ -561,8 +561,11 @@ type PartitionStatus struct {
 	Checksum        uint64 `protobuf:"fixed64,9,opt,name=checksum,proto3" json:"checksum,omitempty"`
 	LeaderReplicaId uint64 `protobuf:"varint,10,opt,name=leader_replica_id,json=leaderReplicaId,proto3" json:"leader_replica_id,omitempty"`
 	Term            uint64 `protobuf:"varint,11,opt,name=term,proto3" json:"term,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// the first index's TTL as OpenMLDB prints it, and whether rows expire
+	Ttl           string `protobuf:"bytes,12,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	EnableExpire  bool   `protobuf:"varint,13,opt,name=enable_expire,json=enableExpire,proto3" json:"enable_expire,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PartitionStatus) Reset() {
@@ -670,6 +673,20 @@ func (x *PartitionStatus) GetTerm() uint64 {
 		return x.Term
 	}
 	return 0
+}
+
+func (x *PartitionStatus) GetTtl() string {
+	if x != nil {
+		return x.Ttl
+	}
+	return ""
+}
+
+func (x *PartitionStatus) GetEnableExpire() bool {
+	if x != nil {
+		return x.EnableExpire
+	}
+	return false
 }
 
 type GetTableStatusRequest struct {
@@ -1154,7 +1171,7 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x05index\x18\x04 \x01(\tR\x05index\x12&\n" +
 	"\x02id\x18\x05 \x01(\v2\x16.openmldb.v1.RequestIDR\x02id\"*\n" +
 	"\x0eDeleteResponse\x12\x18\n" +
-	"\adeleted\x18\x01 \x01(\rR\adeleted\"\xa8\x02\n" +
+	"\adeleted\x18\x01 \x01(\rR\adeleted\"\xdf\x02\n" +
 	"\x0fPartitionStatus\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12\x12\n" +
@@ -1168,7 +1185,9 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\bchecksum\x18\t \x01(\x06R\bchecksum\x12*\n" +
 	"\x11leader_replica_id\x18\n" +
 	" \x01(\x04R\x0fleaderReplicaId\x12\x12\n" +
-	"\x04term\x18\v \x01(\x04R\x04term\"`\n" +
+	"\x04term\x18\v \x01(\x04R\x04term\x12\x10\n" +
+	"\x03ttl\x18\f \x01(\tR\x03ttl\x12#\n" +
+	"\renable_expire\x18\r \x01(\bR\fenableExpire\"`\n" +
 	"\x15GetTableStatusRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12#\n" +
