@@ -56,8 +56,10 @@ func (c *Client) TableStatuses(dbPattern string) []TableStatus {
 			leaders, unalive, learners := 0, false, 0
 			for _, r := range p.Replicas {
 				rs, ok := st[r.Endpoint]
-				if !ok {
+				if !ok || r.Offline {
 					unalive = true
+				}
+				if !ok {
 					continue
 				}
 				ts.MemoryBytes += rs.MemoryBytes

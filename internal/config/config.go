@@ -88,8 +88,10 @@ type Config struct {
 	RaftEndpoint string
 
 	// nameserver
-	AutoFailover  bool
-	OpConcurrency int
+	AutoFailover           bool
+	OpConcurrency          int
+	TabletHeartbeatTimeout time.Duration
+	ReplicaRestoreDelay    time.Duration
 
 	// clients
 	Interactive bool
@@ -144,6 +146,8 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.StringVar(&c.DBRootPath, "db_root_path", "./db", "tablet: directory for replicas, snapshots and Raft logs")
 	fs.StringVar(&c.RaftEndpoint, "raft_endpoint", "127.0.0.1:10922", "tablet: host:port for Raft traffic")
 	fs.BoolVar(&c.AutoFailover, "auto_failover", false, "nameserver: initial value of auto_failover (persisted in etcd; change it with confset)")
+	fs.DurationVar(&c.TabletHeartbeatTimeout, "tablet_heartbeat_timeout", time.Minute, "nameserver: with auto_failover, mark a tablet's replicas not alive after it was offline this long")
+	fs.DurationVar(&c.ReplicaRestoreDelay, "replica_restore_delay", 10*time.Minute, "nameserver: with auto_failover, re-create the replicas of a tablet offline this long on other tablets")
 	fs.IntVar(&c.OpConcurrency, "name_server_task_concurrency", 4, "nameserver: ops run at the same time (one per partition at most)")
 	fs.BoolVar(&c.Interactive, "interactive", true, "clients: read commands from a prompt")
 	fs.StringVar(&c.Cmd, "cmd", "", "clients: command to run when not interactive")

@@ -66,6 +66,9 @@ type ReplicaMeta struct {
 	// learner still catching up, promoted to voter by its op.
 	Joined    bool `json:"joined,omitempty"`
 	NonVoting bool `json:"non_voting,omitempty"`
+	// Offline: marked not alive (offlineendpoint, updatetablealive, or
+	// auto_failover after the tablet's heartbeat timeout).
+	Offline bool `json:"offline,omitempty"`
 }
 
 // ReplicaStatus is what a tablet reports about one of its replicas.

@@ -28,6 +28,10 @@ const (
 	OpMigrate      = "kMigrateOP"
 	OpChangeLeader = "kChangeLeaderOP"
 	OpRecoverTable = "kRecoverTableOP"
+	// OpOfflineReplica moves leadership off a replica and marks it not alive.
+	OpOfflineReplica = "kOfflineReplicaOP"
+	// OpUpdatePartitionStatus marks a replica alive or not.
+	OpUpdatePartitionStatus = "kUpdatePartitionStatusOP"
 )
 
 // Op is one operation on one partition: an ordered list of idempotent
@@ -51,6 +55,7 @@ type Op struct {
 	Src       string    `json:"src,omitempty"`
 	Dst       string    `json:"dst,omitempty"`
 	ReplicaID uint64    `json:"replica_id,omitempty"` // id of a replica being added
+	Alive     bool      `json:"alive,omitempty"`      // kUpdatePartitionStatusOP: the new state
 	Cancel    bool      `json:"cancel,omitempty"`
 }
 

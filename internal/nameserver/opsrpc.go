@@ -2,6 +2,7 @@ package nameserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,10 +11,11 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/internal/coord"
 )
 
 // manualRefusedWhenAuto lists the ops OpenMLDB refuses while auto_failover is on.
-var manualRefusedWhenAuto = map[string]bool{OpChangeLeader: true, OpMigrate: true, OpRecoverTable: true}
+var manualRefusedWhenAuto = map[string]bool{OpChangeLeader: true, OpMigrate: true, OpRecoverTable: true, OpUpdatePartitionStatus: true}
 
 func refuse(format string, args ...any) error {
 	return connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf(format, args...))
@@ -53,7 +55,7 @@ func (s *Server) SubmitOp(ctx context.Context, req *connect.Request[openmldbv1.S
 			return nil, invalid("pid %d out of range: %s has %d partitions", pid, m.Table, len(tm.Partitions))
 		}
 		pm := tm.Partitions[pid]
-		op := &Op{Type: m.OpType, DB: m.Db, Table: m.Table, TID: tm.TID, PID: pid, Tasks: tasks, Endpoint: m.Endpoint, Src: m.Src, Dst: m.Dst}
+		op := &Op{Type: m.OpType, DB: m.Db, Table: m.Table, TID: tm.TID, PID: pid, Tasks: tasks, Endpoint: m.Endpoint, Src: m.Src, Dst: m.Dst, Alive: m.Alive}
 		_, has := replicaOn(pm, m.Endpoint)
 		switch m.OpType {
 		case OpAddReplica:
@@ -94,6 +96,10 @@ func (s *Server) SubmitOp(ctx context.Context, req *connect.Request[openmldbv1.S
 				if err := needHealthy(m.Endpoint); err != nil {
 					return nil, err
 				}
+			}
+		case OpUpdatePartitionStatus:
+			if !has {
+				return nil, refuse("%s holds no replica of pid %d of %s", m.Endpoint, pid, m.Table)
 			}
 		case OpRecoverTable:
 			if !has {
@@ -203,4 +209,76 @@ func (s *Server) seedConfig(ctx context.Context) {
 	key := s.keys.Config("auto_failover")
 	_, _ = s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, strconv.FormatBool(s.cfg.AutoFailover))).Commit()
+}
+
+// EndpointOp takes every replica on an endpoint offline, or recovers them.
+func (s *Server) EndpointOp(ctx context.Context, req *connect.Request[openmldbv1.EndpointOpRequest]) (*connect.Response[openmldbv1.SubmitOpResponse], error) {
+	if !s.leading.Load() {
+		return nil, s.notLeader()
+	}
+	m := req.Msg
+	if m.Action != "offline" && m.Action != "recover" {
+		return nil, invalid("unknown endpoint action %q (offline or recover)", m.Action)
+	}
+	if s.autoFailover(ctx) {
+		return nil, refuse("auto_failover is enabled; run `confset auto_failover false` first")
+	}
+	if m.Action == "recover" {
+		if _, ok := s.isHealthy(ctx, m.Endpoint); !ok {
+			return nil, refuse("endpoint %s is not a healthy tablet", m.Endpoint)
+		}
+	}
+	ops, err := s.endpointOps(ctx, m.Action, m.Endpoint, m.NeedRestore)
+	if err != nil {
+		return nil, connect.NewError(connect.CodeUnavailable, err)
+	}
+	if len(ops) == 0 {
+		return nil, refuse("endpoint %s holds no replica", m.Endpoint)
+	}
+	ids, err := s.ops.submit(ctx, ops)
+	if err != nil {
+		return nil, connect.NewError(connect.CodeUnavailable, err)
+	}
+	return connect.NewResponse(&openmldbv1.SubmitOpResponse{OpIds: ids}), nil
+}
+
+// endpointOps builds the ops for every partition with a replica on ep.
+func (s *Server) endpointOps(ctx context.Context, action, ep string, needRestore bool) ([]*Op, error) {
+	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	var ops []*Op
+	for _, kv := range resp.Kvs {
+		var tm coord.TableMeta
+		if json.Unmarshal(kv.Value, &tm) != nil {
+			continue
+		}
+		for _, p := range tm.Partitions {
+			r, ok := replicaOn(p, ep)
+			if !ok {
+				continue
+			}
+			base := Op{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: p.PID}
+			switch action {
+			case "offline":
+				if r.Offline {
+					continue
+				}
+				op := base
+				op.Type, op.Src, op.Tasks = OpOfflineReplica, ep, tasksFor(OpOfflineReplica)
+				ops = append(ops, &op)
+			case "recover":
+				op := base
+				op.Type, op.Endpoint, op.Tasks = OpRecoverTable, ep, tasksFor(OpRecoverTable)
+				ops = append(ops, &op)
+				if needRestore && p.Replicas[0].Endpoint == ep {
+					cl := base
+					cl.Type, cl.Endpoint, cl.Tasks = OpChangeLeader, ep, tasksFor(OpChangeLeader)
+					ops = append(ops, &cl)
+				}
+			}
+		}
+	}
+	return ops, nil
 }

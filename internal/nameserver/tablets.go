@@ -41,6 +41,12 @@ func (s *Server) lead(ctx context.Context) error {
 	defer cancel()
 	opsDone := make(chan error, 1)
 	go func() { opsDone <- s.ops.run(ctx) }()
+	failoverDone := make(chan struct{})
+	go func() {
+		defer close(failoverDone)
+		s.failoverLoop(ctx)
+	}()
+	defer func() { <-failoverDone }()
 	err := s.trackTablets(ctx)
 	cancel()
 	if oerr := <-opsDone; err == nil {

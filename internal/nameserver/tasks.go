@@ -26,6 +26,8 @@ const (
 	taskDelReplica       = "kDelReplica"
 	taskDelTableInfo     = "kDelTableInfo"
 	taskChangeLeader     = "kChangeLeader"
+	taskUpdateTableAlive = "kUpdateTableAlive"
+	taskRestoreLeader    = "kRestoreLeader" // recoverendpoint need_restore: lead where placed first
 )
 
 // catchUpSlack is how many log entries behind the leader a new replica may
@@ -45,7 +47,11 @@ func tasksFor(opType string) []string {
 	case OpChangeLeader:
 		return []string{taskChangeLeader}
 	case OpRecoverTable:
-		return append(append([]string{taskCheckRecover}, del...), add...)
+		return append(append([]string{taskCheckRecover}, del...), append(add, taskUpdateTableAlive)...)
+	case OpOfflineReplica:
+		return []string{taskChangeLeaderAway, taskUpdateTableAlive}
+	case OpUpdatePartitionStatus:
+		return []string{taskUpdateTableAlive}
 	}
 	return nil
 }
@@ -64,9 +70,9 @@ func (o *Op) target() string {
 	return o.Endpoint
 }
 
-// victim is the endpoint whose replica is removed.
+// victim is the endpoint whose replica is removed (or taken offline).
 func (o *Op) victim() string {
-	if o.Type == OpMigrate {
+	if o.Type == OpMigrate || o.Type == OpOfflineReplica {
 		return o.Src
 	}
 	return o.Endpoint
@@ -149,7 +155,7 @@ func (s *Server) runTask(ctx context.Context, op *Op, task string) (done bool, s
 			_, voter := m.Voters[r.ReplicaID]
 			_, learner := m.NonVoters[r.ReplicaID]
 			if voter || learner {
-				return true, len(op.Tasks), nil // the replica is running and a member: nothing to do
+				return true, len(op.Tasks) - 1, nil // running and a member: only mark it alive
 			}
 		} else if transient(err) {
 			var ce *connect.Error
@@ -257,6 +263,25 @@ func (s *Server) runTask(ctx context.Context, op *Op, task string) (done bool, s
 		return err == nil, 0, err
 	case taskChangeLeader, taskChangeLeaderAway:
 		return s.changeLeaderStep(ctx, op, pm, task)
+	case taskUpdateTableAlive:
+		ep, alive := op.victim(), op.Alive
+		if op.Type == OpRecoverTable {
+			ep, alive = op.Endpoint, true
+		}
+		err := s.updateTableMeta(ctx, op.DB, op.Table, func(tm *coord.TableMeta) (bool, error) {
+			p := &tm.Partitions[op.PID]
+			for i, r := range p.Replicas {
+				if r.Endpoint == ep {
+					if p.Replicas[i].Offline == !alive {
+						return false, nil
+					}
+					p.Replicas[i].Offline = !alive
+					return true, nil
+				}
+			}
+			return false, fmt.Errorf("%s holds no replica of %s pid %d", ep, op.Table, op.PID)
+		})
+		return err == nil, 0, err
 	}
 	return false, 0, fmt.Errorf("unknown task %s", task)
 }
@@ -276,7 +301,7 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	if target == "auto" {
 		best, bestApplied := "", uint64(0)
 		for _, r := range pm.Replicas {
-			if r.Endpoint == leader || r.NonVoting || r.Endpoint == op.Src && task == taskChangeLeaderAway {
+			if r.Endpoint == leader || r.NonVoting || r.Offline || r.Endpoint == op.Src && task == taskChangeLeaderAway {
 				continue
 			}
 			m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID)

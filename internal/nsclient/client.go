@@ -38,7 +38,8 @@ type Client struct {
 // Commands lists what ns_client understands, for help and errors.
 var Commands = []string{"showns", "showtablet", "use", "showdb", "createdb", "dropdb", "showtable", "showtablestatus", "showschema",
 	"create", "drop", "put", "get", "scan", "count", "addreplica", "delreplica", "migrate", "changeleader",
-	"recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset", "help", "quit"}
+	"recovertable", "offlineendpoint", "recoverendpoint", "updatetablealive", "showopstatus", "cancelop", "deleteop",
+	"confget", "confset", "help", "quit"}
 
 // Run executes --cmd, or starts a prompt when --interactive is true and no --cmd is given.
 func Run(ctx context.Context, cfg *config.Config, in io.Reader, out io.Writer) error {
@@ -85,7 +86,8 @@ func (c *Client) Exec(ctx context.Context, line string) bool {
 		err = c.showTablet(ctx)
 	case "use", "showdb", "createdb", "dropdb", "showtable", "showtablestatus", "showschema", "create", "drop", "put", "get", "scan", "count":
 		err = c.execData(ctx, name, fields[1:])
-	case "addreplica", "delreplica", "migrate", "changeleader", "recovertable", "showopstatus", "cancelop", "deleteop", "confget", "confset":
+	case "addreplica", "delreplica", "migrate", "changeleader", "recovertable", "offlineendpoint", "recoverendpoint",
+		"updatetablealive", "showopstatus", "cancelop", "deleteop", "confget", "confset":
 		err = c.execOps(ctx, name, fields[1:])
 	case "help":
 		fmt.Fprintln(c.out, "commands: "+strings.Join(Commands, ", "))

@@ -175,11 +175,11 @@ func (c *Client) showTable(sdk *client.Client, args []string) error {
 			for _, r := range p.Replicas {
 				rs, alive := st[r.Endpoint]
 				role, aliveS := "follower", "no"
-				if alive {
+				if alive && !r.Offline {
 					aliveS = "yes"
-					if rs.IsLeader {
-						role = "leader"
-					}
+				}
+				if alive && rs.IsLeader {
+					role = "leader"
 				}
 				rows = append(rows, []string{tm.Table.Name, strconv.Itoa(int(tm.TID)), strconv.Itoa(int(p.PID)), r.Endpoint, role, aliveS,
 					strconv.FormatUint(rs.Offset, 10), strconv.FormatInt(rs.Rows, 10), strconv.FormatInt(rs.MemoryBytes, 10), "-"})

@@ -121,6 +121,54 @@ func (c *Client) execOps(ctx context.Context, name string, args []string) error 
 			typ = "kRecoverTableOP"
 		}
 		return submit(&openmldbv1.SubmitOpRequest{OpType: typ, Table: args[0], Pids: []uint32{uint32(pid)}, Endpoint: ep})
+	case "offlineendpoint", "recoverendpoint":
+		if len(args) < 1 {
+			return fmt.Errorf("usage: %s <endpoint>%s", name, map[bool]string{true: " [need_restore]"}[name == "recoverendpoint"])
+		}
+		req := &openmldbv1.EndpointOpRequest{Action: "offline", Endpoint: args[0]}
+		if name == "recoverendpoint" {
+			req.Action = "recover"
+			if len(args) > 1 {
+				if args[1] != "need_restore" && args[1] != "true" && args[1] != "false" {
+					return fmt.Errorf("usage: recoverendpoint <endpoint> [need_restore]")
+				}
+				req.NeedRestore = args[1] != "false"
+			}
+		}
+		if _, err := ns.EndpointOp(ctx, connect.NewRequest(req)); err != nil {
+			return rpcError(err)
+		}
+		fmt.Fprintf(c.out, "%s endpoint ok\n", strings.TrimSuffix(name, "endpoint"))
+	case "updatetablealive":
+		if len(args) < 4 || (args[3] != "yes" && args[3] != "no") {
+			return fmt.Errorf("usage: updatetablealive <table> <pid|*> <endpoint> yes|no")
+		}
+		var pids []uint32
+		if args[1] == "*" {
+			sdk, err := c.sdk(ctx)
+			if err != nil {
+				return err
+			}
+			db, tn, err := c.splitTable(args[0])
+			if err != nil {
+				return err
+			}
+			t, err := sdk.Table(db, tn)
+			if err != nil {
+				return err
+			}
+			for p := 0; p < t.PartitionNum; p++ {
+				pids = append(pids, uint32(p))
+			}
+		} else {
+			p, err := strconv.ParseUint(args[1], 10, 32)
+			if err != nil {
+				return fmt.Errorf("pid %q is not a number or *", args[1])
+			}
+			pids = []uint32{uint32(p)}
+		}
+		opReplies[name] = "update ok"
+		return submit(&openmldbv1.SubmitOpRequest{OpType: "kUpdatePartitionStatusOP", Table: args[0], Pids: pids, Endpoint: args[2], Alive: args[3] == "yes"})
 	case "showopstatus":
 		req := &openmldbv1.ShowOpStatusRequest{Db: c.db, Pid: -1}
 		if len(args) > 0 {

@@ -640,8 +640,10 @@ type SubmitOpRequest struct {
 	Db     string   `protobuf:"bytes,2,opt,name=db,proto3" json:"db,omitempty"`
 	Table  string   `protobuf:"bytes,3,opt,name=table,proto3" json:"table,omitempty"`
 	Pids   []uint32 `protobuf:"varint,4,rep,packed,name=pids,proto3" json:"pids,omitempty"`
-	// the replica's endpoint (add, del, recover), or the new leader (changeleader; "auto" allowed)
+	// the replica's endpoint (add, del, recover, update status), or the new leader (changeleader; "auto" allowed)
 	Endpoint string `protobuf:"bytes,5,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// kUpdatePartitionStatusOP: the new state
+	Alive bool `protobuf:"varint,8,opt,name=alive,proto3" json:"alive,omitempty"`
 	// migrate
 	Src           string `protobuf:"bytes,6,opt,name=src,proto3" json:"src,omitempty"`
 	Dst           string `protobuf:"bytes,7,opt,name=dst,proto3" json:"dst,omitempty"`
@@ -714,6 +716,13 @@ func (x *SubmitOpRequest) GetEndpoint() string {
 	return ""
 }
 
+func (x *SubmitOpRequest) GetAlive() bool {
+	if x != nil {
+		return x.Alive
+	}
+	return false
+}
+
 func (x *SubmitOpRequest) GetSrc() string {
 	if x != nil {
 		return x.Src
@@ -728,6 +737,68 @@ func (x *SubmitOpRequest) GetDst() string {
 	return ""
 }
 
+type EndpointOpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// offline or recover
+	Action   string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
+	Endpoint string `protobuf:"bytes,2,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// recover: afterwards give back leadership where the endpoint was placed first
+	NeedRestore   bool `protobuf:"varint,3,opt,name=need_restore,json=needRestore,proto3" json:"need_restore,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndpointOpRequest) Reset() {
+	*x = EndpointOpRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndpointOpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndpointOpRequest) ProtoMessage() {}
+
+func (x *EndpointOpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndpointOpRequest.ProtoReflect.Descriptor instead.
+func (*EndpointOpRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EndpointOpRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *EndpointOpRequest) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *EndpointOpRequest) GetNeedRestore() bool {
+	if x != nil {
+		return x.NeedRestore
+	}
+	return false
+}
+
 type SubmitOpResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	OpIds         []uint64               `protobuf:"varint,1,rep,packed,name=op_ids,json=opIds,proto3" json:"op_ids,omitempty"`
@@ -737,7 +808,7 @@ type SubmitOpResponse struct {
 
 func (x *SubmitOpResponse) Reset() {
 	*x = SubmitOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -749,7 +820,7 @@ func (x *SubmitOpResponse) String() string {
 func (*SubmitOpResponse) ProtoMessage() {}
 
 func (x *SubmitOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -762,7 +833,7 @@ func (x *SubmitOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOpResponse.ProtoReflect.Descriptor instead.
 func (*SubmitOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{14}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubmitOpResponse) GetOpIds() []uint64 {
@@ -791,7 +862,7 @@ type OpInfo struct {
 
 func (x *OpInfo) Reset() {
 	*x = OpInfo{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +874,7 @@ func (x *OpInfo) String() string {
 func (*OpInfo) ProtoMessage() {}
 
 func (x *OpInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +887,7 @@ func (x *OpInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpInfo.ProtoReflect.Descriptor instead.
 func (*OpInfo) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{15}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OpInfo) GetOpId() uint64 {
@@ -908,7 +979,7 @@ type ShowOpStatusRequest struct {
 
 func (x *ShowOpStatusRequest) Reset() {
 	*x = ShowOpStatusRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -920,7 +991,7 @@ func (x *ShowOpStatusRequest) String() string {
 func (*ShowOpStatusRequest) ProtoMessage() {}
 
 func (x *ShowOpStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -933,7 +1004,7 @@ func (x *ShowOpStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowOpStatusRequest.ProtoReflect.Descriptor instead.
 func (*ShowOpStatusRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{16}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ShowOpStatusRequest) GetDb() string {
@@ -966,7 +1037,7 @@ type ShowOpStatusResponse struct {
 
 func (x *ShowOpStatusResponse) Reset() {
 	*x = ShowOpStatusResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1049,7 @@ func (x *ShowOpStatusResponse) String() string {
 func (*ShowOpStatusResponse) ProtoMessage() {}
 
 func (x *ShowOpStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1062,7 @@ func (x *ShowOpStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowOpStatusResponse.ProtoReflect.Descriptor instead.
 func (*ShowOpStatusResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{17}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ShowOpStatusResponse) GetOps() []*OpInfo {
@@ -1010,7 +1081,7 @@ type CancelOpRequest struct {
 
 func (x *CancelOpRequest) Reset() {
 	*x = CancelOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1022,7 +1093,7 @@ func (x *CancelOpRequest) String() string {
 func (*CancelOpRequest) ProtoMessage() {}
 
 func (x *CancelOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1035,7 +1106,7 @@ func (x *CancelOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOpRequest.ProtoReflect.Descriptor instead.
 func (*CancelOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{18}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelOpRequest) GetOpId() uint64 {
@@ -1053,7 +1124,7 @@ type CancelOpResponse struct {
 
 func (x *CancelOpResponse) Reset() {
 	*x = CancelOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1136,7 @@ func (x *CancelOpResponse) String() string {
 func (*CancelOpResponse) ProtoMessage() {}
 
 func (x *CancelOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1149,7 @@ func (x *CancelOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOpResponse.ProtoReflect.Descriptor instead.
 func (*CancelOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{19}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{20}
 }
 
 type DeleteOpRequest struct {
@@ -1092,7 +1163,7 @@ type DeleteOpRequest struct {
 
 func (x *DeleteOpRequest) Reset() {
 	*x = DeleteOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1175,7 @@ func (x *DeleteOpRequest) String() string {
 func (*DeleteOpRequest) ProtoMessage() {}
 
 func (x *DeleteOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1188,7 @@ func (x *DeleteOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOpRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{20}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *DeleteOpRequest) GetOpId() uint64 {
@@ -1143,7 +1214,7 @@ type DeleteOpResponse struct {
 
 func (x *DeleteOpResponse) Reset() {
 	*x = DeleteOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1226,7 @@ func (x *DeleteOpResponse) String() string {
 func (*DeleteOpResponse) ProtoMessage() {}
 
 func (x *DeleteOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1239,7 @@ func (x *DeleteOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOpResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{21}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteOpResponse) GetDeleted() uint32 {
@@ -1187,7 +1258,7 @@ type ConfGetRequest struct {
 
 func (x *ConfGetRequest) Reset() {
 	*x = ConfGetRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1270,7 @@ func (x *ConfGetRequest) String() string {
 func (*ConfGetRequest) ProtoMessage() {}
 
 func (x *ConfGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1283,7 @@ func (x *ConfGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfGetRequest.ProtoReflect.Descriptor instead.
 func (*ConfGetRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{22}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfGetRequest) GetKey() string {
@@ -1231,7 +1302,7 @@ type ConfGetResponse struct {
 
 func (x *ConfGetResponse) Reset() {
 	*x = ConfGetResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1243,7 +1314,7 @@ func (x *ConfGetResponse) String() string {
 func (*ConfGetResponse) ProtoMessage() {}
 
 func (x *ConfGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1256,7 +1327,7 @@ func (x *ConfGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfGetResponse.ProtoReflect.Descriptor instead.
 func (*ConfGetResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{23}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfGetResponse) GetConf() map[string]string {
@@ -1276,7 +1347,7 @@ type ConfSetRequest struct {
 
 func (x *ConfSetRequest) Reset() {
 	*x = ConfSetRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1288,7 +1359,7 @@ func (x *ConfSetRequest) String() string {
 func (*ConfSetRequest) ProtoMessage() {}
 
 func (x *ConfSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1372,7 @@ func (x *ConfSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfSetRequest.ProtoReflect.Descriptor instead.
 func (*ConfSetRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{24}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfSetRequest) GetKey() string {
@@ -1326,7 +1397,7 @@ type ConfSetResponse struct {
 
 func (x *ConfSetResponse) Reset() {
 	*x = ConfSetResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1409,7 @@ func (x *ConfSetResponse) String() string {
 func (*ConfSetResponse) ProtoMessage() {}
 
 func (x *ConfSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1422,7 @@ func (x *ConfSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfSetResponse.ProtoReflect.Descriptor instead.
 func (*ConfSetResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{25}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{26}
 }
 
 var File_openmldb_v1_nameserver_proto protoreflect.FileDescriptor
@@ -1390,15 +1461,20 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\x10DropTableRequest\x12\x0e\n" +
 	"\x02db\x18\x01 \x01(\tR\x02db\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x13\n" +
-	"\x11DropTableResponse\"\xa4\x01\n" +
+	"\x11DropTableResponse\"\xba\x01\n" +
 	"\x0fSubmitOpRequest\x12\x17\n" +
 	"\aop_type\x18\x01 \x01(\tR\x06opType\x12\x0e\n" +
 	"\x02db\x18\x02 \x01(\tR\x02db\x12\x14\n" +
 	"\x05table\x18\x03 \x01(\tR\x05table\x12\x12\n" +
 	"\x04pids\x18\x04 \x03(\rR\x04pids\x12\x1a\n" +
-	"\bendpoint\x18\x05 \x01(\tR\bendpoint\x12\x10\n" +
+	"\bendpoint\x18\x05 \x01(\tR\bendpoint\x12\x14\n" +
+	"\x05alive\x18\b \x01(\bR\x05alive\x12\x10\n" +
 	"\x03src\x18\x06 \x01(\tR\x03src\x12\x10\n" +
-	"\x03dst\x18\a \x01(\tR\x03dst\")\n" +
+	"\x03dst\x18\a \x01(\tR\x03dst\"j\n" +
+	"\x11EndpointOpRequest\x12\x16\n" +
+	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1a\n" +
+	"\bendpoint\x18\x02 \x01(\tR\bendpoint\x12!\n" +
+	"\fneed_restore\x18\x03 \x01(\bR\vneedRestore\")\n" +
 	"\x10SubmitOpResponse\x12\x15\n" +
 	"\x06op_ids\x18\x01 \x03(\x04R\x05opIds\"\xa3\x02\n" +
 	"\x06OpInfo\x12\x13\n" +
@@ -1438,10 +1514,12 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\x0eConfSetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\x11\n" +
-	"\x0fConfSetResponse2\xba\a\n" +
+	"\x0fConfSetResponse2\x87\b\n" +
 	"\n" +
 	"NameServer\x12G\n" +
-	"\bSubmitOp\x12\x1c.openmldb.v1.SubmitOpRequest\x1a\x1d.openmldb.v1.SubmitOpResponse\x12S\n" +
+	"\bSubmitOp\x12\x1c.openmldb.v1.SubmitOpRequest\x1a\x1d.openmldb.v1.SubmitOpResponse\x12K\n" +
+	"\n" +
+	"EndpointOp\x12\x1e.openmldb.v1.EndpointOpRequest\x1a\x1d.openmldb.v1.SubmitOpResponse\x12S\n" +
 	"\fShowOpStatus\x12 .openmldb.v1.ShowOpStatusRequest\x1a!.openmldb.v1.ShowOpStatusResponse\x12G\n" +
 	"\bCancelOp\x12\x1c.openmldb.v1.CancelOpRequest\x1a\x1d.openmldb.v1.CancelOpResponse\x12G\n" +
 	"\bDeleteOp\x12\x1c.openmldb.v1.DeleteOpRequest\x1a\x1d.openmldb.v1.DeleteOpResponse\x12D\n" +
@@ -1467,7 +1545,7 @@ func file_openmldb_v1_nameserver_proto_rawDescGZIP() []byte {
 	return file_openmldb_v1_nameserver_proto_rawDescData
 }
 
-var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*TabletInfo)(nil),             // 0: openmldb.v1.TabletInfo
 	(*ShowTabletRequest)(nil),      // 1: openmldb.v1.ShowTabletRequest
@@ -1483,50 +1561,53 @@ var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*DropTableRequest)(nil),       // 11: openmldb.v1.DropTableRequest
 	(*DropTableResponse)(nil),      // 12: openmldb.v1.DropTableResponse
 	(*SubmitOpRequest)(nil),        // 13: openmldb.v1.SubmitOpRequest
-	(*SubmitOpResponse)(nil),       // 14: openmldb.v1.SubmitOpResponse
-	(*OpInfo)(nil),                 // 15: openmldb.v1.OpInfo
-	(*ShowOpStatusRequest)(nil),    // 16: openmldb.v1.ShowOpStatusRequest
-	(*ShowOpStatusResponse)(nil),   // 17: openmldb.v1.ShowOpStatusResponse
-	(*CancelOpRequest)(nil),        // 18: openmldb.v1.CancelOpRequest
-	(*CancelOpResponse)(nil),       // 19: openmldb.v1.CancelOpResponse
-	(*DeleteOpRequest)(nil),        // 20: openmldb.v1.DeleteOpRequest
-	(*DeleteOpResponse)(nil),       // 21: openmldb.v1.DeleteOpResponse
-	(*ConfGetRequest)(nil),         // 22: openmldb.v1.ConfGetRequest
-	(*ConfGetResponse)(nil),        // 23: openmldb.v1.ConfGetResponse
-	(*ConfSetRequest)(nil),         // 24: openmldb.v1.ConfSetRequest
-	(*ConfSetResponse)(nil),        // 25: openmldb.v1.ConfSetResponse
-	nil,                            // 26: openmldb.v1.ConfGetResponse.ConfEntry
+	(*EndpointOpRequest)(nil),      // 14: openmldb.v1.EndpointOpRequest
+	(*SubmitOpResponse)(nil),       // 15: openmldb.v1.SubmitOpResponse
+	(*OpInfo)(nil),                 // 16: openmldb.v1.OpInfo
+	(*ShowOpStatusRequest)(nil),    // 17: openmldb.v1.ShowOpStatusRequest
+	(*ShowOpStatusResponse)(nil),   // 18: openmldb.v1.ShowOpStatusResponse
+	(*CancelOpRequest)(nil),        // 19: openmldb.v1.CancelOpRequest
+	(*CancelOpResponse)(nil),       // 20: openmldb.v1.CancelOpResponse
+	(*DeleteOpRequest)(nil),        // 21: openmldb.v1.DeleteOpRequest
+	(*DeleteOpResponse)(nil),       // 22: openmldb.v1.DeleteOpResponse
+	(*ConfGetRequest)(nil),         // 23: openmldb.v1.ConfGetRequest
+	(*ConfGetResponse)(nil),        // 24: openmldb.v1.ConfGetResponse
+	(*ConfSetRequest)(nil),         // 25: openmldb.v1.ConfSetRequest
+	(*ConfSetResponse)(nil),        // 26: openmldb.v1.ConfSetResponse
+	nil,                            // 27: openmldb.v1.ConfGetResponse.ConfEntry
 }
 var file_openmldb_v1_nameserver_proto_depIdxs = []int32{
 	0,  // 0: openmldb.v1.ShowTabletResponse.tablets:type_name -> openmldb.v1.TabletInfo
-	15, // 1: openmldb.v1.ShowOpStatusResponse.ops:type_name -> openmldb.v1.OpInfo
-	26, // 2: openmldb.v1.ConfGetResponse.conf:type_name -> openmldb.v1.ConfGetResponse.ConfEntry
+	16, // 1: openmldb.v1.ShowOpStatusResponse.ops:type_name -> openmldb.v1.OpInfo
+	27, // 2: openmldb.v1.ConfGetResponse.conf:type_name -> openmldb.v1.ConfGetResponse.ConfEntry
 	13, // 3: openmldb.v1.NameServer.SubmitOp:input_type -> openmldb.v1.SubmitOpRequest
-	16, // 4: openmldb.v1.NameServer.ShowOpStatus:input_type -> openmldb.v1.ShowOpStatusRequest
-	18, // 5: openmldb.v1.NameServer.CancelOp:input_type -> openmldb.v1.CancelOpRequest
-	20, // 6: openmldb.v1.NameServer.DeleteOp:input_type -> openmldb.v1.DeleteOpRequest
-	22, // 7: openmldb.v1.NameServer.ConfGet:input_type -> openmldb.v1.ConfGetRequest
-	24, // 8: openmldb.v1.NameServer.ConfSet:input_type -> openmldb.v1.ConfSetRequest
-	3,  // 9: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
-	5,  // 10: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
-	7,  // 11: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
-	9,  // 12: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
-	11, // 13: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
-	1,  // 14: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
-	14, // 15: openmldb.v1.NameServer.SubmitOp:output_type -> openmldb.v1.SubmitOpResponse
-	17, // 16: openmldb.v1.NameServer.ShowOpStatus:output_type -> openmldb.v1.ShowOpStatusResponse
-	19, // 17: openmldb.v1.NameServer.CancelOp:output_type -> openmldb.v1.CancelOpResponse
-	21, // 18: openmldb.v1.NameServer.DeleteOp:output_type -> openmldb.v1.DeleteOpResponse
-	23, // 19: openmldb.v1.NameServer.ConfGet:output_type -> openmldb.v1.ConfGetResponse
-	25, // 20: openmldb.v1.NameServer.ConfSet:output_type -> openmldb.v1.ConfSetResponse
-	4,  // 21: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
-	6,  // 22: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
-	8,  // 23: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
-	10, // 24: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
-	12, // 25: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
-	2,  // 26: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
-	15, // [15:27] is the sub-list for method output_type
-	3,  // [3:15] is the sub-list for method input_type
+	14, // 4: openmldb.v1.NameServer.EndpointOp:input_type -> openmldb.v1.EndpointOpRequest
+	17, // 5: openmldb.v1.NameServer.ShowOpStatus:input_type -> openmldb.v1.ShowOpStatusRequest
+	19, // 6: openmldb.v1.NameServer.CancelOp:input_type -> openmldb.v1.CancelOpRequest
+	21, // 7: openmldb.v1.NameServer.DeleteOp:input_type -> openmldb.v1.DeleteOpRequest
+	23, // 8: openmldb.v1.NameServer.ConfGet:input_type -> openmldb.v1.ConfGetRequest
+	25, // 9: openmldb.v1.NameServer.ConfSet:input_type -> openmldb.v1.ConfSetRequest
+	3,  // 10: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
+	5,  // 11: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
+	7,  // 12: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
+	9,  // 13: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
+	11, // 14: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
+	1,  // 15: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
+	15, // 16: openmldb.v1.NameServer.SubmitOp:output_type -> openmldb.v1.SubmitOpResponse
+	15, // 17: openmldb.v1.NameServer.EndpointOp:output_type -> openmldb.v1.SubmitOpResponse
+	18, // 18: openmldb.v1.NameServer.ShowOpStatus:output_type -> openmldb.v1.ShowOpStatusResponse
+	20, // 19: openmldb.v1.NameServer.CancelOp:output_type -> openmldb.v1.CancelOpResponse
+	22, // 20: openmldb.v1.NameServer.DeleteOp:output_type -> openmldb.v1.DeleteOpResponse
+	24, // 21: openmldb.v1.NameServer.ConfGet:output_type -> openmldb.v1.ConfGetResponse
+	26, // 22: openmldb.v1.NameServer.ConfSet:output_type -> openmldb.v1.ConfSetResponse
+	4,  // 23: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
+	6,  // 24: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
+	8,  // 25: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
+	10, // 26: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
+	12, // 27: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
+	2,  // 28: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
+	16, // [16:29] is the sub-list for method output_type
+	3,  // [3:16] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1543,7 +1624,7 @@ func file_openmldb_v1_nameserver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_nameserver_proto_rawDesc), len(file_openmldb_v1_nameserver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

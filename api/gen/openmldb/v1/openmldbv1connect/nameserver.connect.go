@@ -38,6 +38,8 @@ const (
 const (
 	// NameServerSubmitOpProcedure is the fully-qualified name of the NameServer's SubmitOp RPC.
 	NameServerSubmitOpProcedure = "/openmldb.v1.NameServer/SubmitOp"
+	// NameServerEndpointOpProcedure is the fully-qualified name of the NameServer's EndpointOp RPC.
+	NameServerEndpointOpProcedure = "/openmldb.v1.NameServer/EndpointOp"
 	// NameServerShowOpStatusProcedure is the fully-qualified name of the NameServer's ShowOpStatus RPC.
 	NameServerShowOpStatusProcedure = "/openmldb.v1.NameServer/ShowOpStatus"
 	// NameServerCancelOpProcedure is the fully-qualified name of the NameServer's CancelOp RPC.
@@ -66,6 +68,8 @@ const (
 // NameServerClient is a client for the openmldb.v1.NameServer service.
 type NameServerClient interface {
 	SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
+	// EndpointOp submits an op for every partition with a replica on the endpoint.
+	EndpointOp(context.Context, *connect.Request[v1.EndpointOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
 	ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error)
 	CancelOp(context.Context, *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error)
 	DeleteOp(context.Context, *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error)
@@ -96,6 +100,12 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 			httpClient,
 			baseURL+NameServerSubmitOpProcedure,
 			connect.WithSchema(nameServerMethods.ByName("SubmitOp")),
+			connect.WithClientOptions(opts...),
+		),
+		endpointOp: connect.NewClient[v1.EndpointOpRequest, v1.SubmitOpResponse](
+			httpClient,
+			baseURL+NameServerEndpointOpProcedure,
+			connect.WithSchema(nameServerMethods.ByName("EndpointOp")),
 			connect.WithClientOptions(opts...),
 		),
 		showOpStatus: connect.NewClient[v1.ShowOpStatusRequest, v1.ShowOpStatusResponse](
@@ -170,6 +180,7 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 // nameServerClient implements NameServerClient.
 type nameServerClient struct {
 	submitOp       *connect.Client[v1.SubmitOpRequest, v1.SubmitOpResponse]
+	endpointOp     *connect.Client[v1.EndpointOpRequest, v1.SubmitOpResponse]
 	showOpStatus   *connect.Client[v1.ShowOpStatusRequest, v1.ShowOpStatusResponse]
 	cancelOp       *connect.Client[v1.CancelOpRequest, v1.CancelOpResponse]
 	deleteOp       *connect.Client[v1.DeleteOpRequest, v1.DeleteOpResponse]
@@ -186,6 +197,11 @@ type nameServerClient struct {
 // SubmitOp calls openmldb.v1.NameServer.SubmitOp.
 func (c *nameServerClient) SubmitOp(ctx context.Context, req *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
 	return c.submitOp.CallUnary(ctx, req)
+}
+
+// EndpointOp calls openmldb.v1.NameServer.EndpointOp.
+func (c *nameServerClient) EndpointOp(ctx context.Context, req *connect.Request[v1.EndpointOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
+	return c.endpointOp.CallUnary(ctx, req)
 }
 
 // ShowOpStatus calls openmldb.v1.NameServer.ShowOpStatus.
@@ -246,6 +262,8 @@ func (c *nameServerClient) ShowTablet(ctx context.Context, req *connect.Request[
 // NameServerHandler is an implementation of the openmldb.v1.NameServer service.
 type NameServerHandler interface {
 	SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
+	// EndpointOp submits an op for every partition with a replica on the endpoint.
+	EndpointOp(context.Context, *connect.Request[v1.EndpointOpRequest]) (*connect.Response[v1.SubmitOpResponse], error)
 	ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error)
 	CancelOp(context.Context, *connect.Request[v1.CancelOpRequest]) (*connect.Response[v1.CancelOpResponse], error)
 	DeleteOp(context.Context, *connect.Request[v1.DeleteOpRequest]) (*connect.Response[v1.DeleteOpResponse], error)
@@ -272,6 +290,12 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 		NameServerSubmitOpProcedure,
 		svc.SubmitOp,
 		connect.WithSchema(nameServerMethods.ByName("SubmitOp")),
+		connect.WithHandlerOptions(opts...),
+	)
+	nameServerEndpointOpHandler := connect.NewUnaryHandler(
+		NameServerEndpointOpProcedure,
+		svc.EndpointOp,
+		connect.WithSchema(nameServerMethods.ByName("EndpointOp")),
 		connect.WithHandlerOptions(opts...),
 	)
 	nameServerShowOpStatusHandler := connect.NewUnaryHandler(
@@ -344,6 +368,8 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 		switch r.URL.Path {
 		case NameServerSubmitOpProcedure:
 			nameServerSubmitOpHandler.ServeHTTP(w, r)
+		case NameServerEndpointOpProcedure:
+			nameServerEndpointOpHandler.ServeHTTP(w, r)
 		case NameServerShowOpStatusProcedure:
 			nameServerShowOpStatusHandler.ServeHTTP(w, r)
 		case NameServerCancelOpProcedure:
@@ -377,6 +403,10 @@ type UnimplementedNameServerHandler struct{}
 
 func (UnimplementedNameServerHandler) SubmitOp(context.Context, *connect.Request[v1.SubmitOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.SubmitOp is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) EndpointOp(context.Context, *connect.Request[v1.EndpointOpRequest]) (*connect.Response[v1.SubmitOpResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.EndpointOp is not implemented"))
 }
 
 func (UnimplementedNameServerHandler) ShowOpStatus(context.Context, *connect.Request[v1.ShowOpStatusRequest]) (*connect.Response[v1.ShowOpStatusResponse], error) {

@@ -1,0 +1,126 @@
+package nameserver
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/openmldb-go/openmldb/internal/coord"
+)
+
+// Raft elects new leaders by itself when a tablet dies; auto_failover is
+// about the metadata and the replica count. While it is on, the leader:
+//   - after --tablet_heartbeat_timeout offline, marks the tablet's replicas
+//     not alive (kOfflineReplicaOP);
+//   - after --replica_restore_delay offline, migrates them to other healthy
+//     tablets so every partition has its replica count again;
+//   - when the tablet comes back, recovers its remaining replicas
+//     (kRecoverTableOP: running and caught up, or re-created).
+// While it is off, nothing happens by itself: operators use the commands.
+
+type failoverStage int
+
+const (
+	stageDown failoverStage = iota + 1
+	stageOfflined
+	stageRestored
+)
+
+func (s *Server) failoverLoop(ctx context.Context) {
+	stages := map[string]failoverStage{}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if !s.autoFailover(ctx) {
+			stages = map[string]failoverStage{}
+			continue
+		}
+		for _, rec := range s.tablets.snapshot() {
+			ep := rec.Endpoint
+			if rec.State == coord.TabletHealthy {
+				if st, ok := stages[ep]; ok && st >= stageOfflined {
+					s.log.Info("auto_failover: tablet is back, recovering its replicas", "tablet", ep)
+					s.submitEndpoint(ctx, "recover", ep)
+				}
+				delete(stages, ep)
+				continue
+			}
+			down := time.Since(rec.StateSince)
+			st := stages[ep]
+			if st == 0 {
+				st = stageDown
+			}
+			if st < stageOfflined && down >= s.cfg.TabletHeartbeatTimeout {
+				s.log.Warn("auto_failover: tablet offline past the heartbeat timeout, marking its replicas not alive", "tablet", ep, "down", down.Round(time.Second))
+				s.submitEndpoint(ctx, "offline", ep)
+				st = stageOfflined
+			}
+			if st < stageRestored && down >= s.cfg.ReplicaRestoreDelay {
+				s.log.Warn("auto_failover: restoring replica counts elsewhere", "tablet", ep)
+				s.restoreReplicas(ctx, ep)
+				st = stageRestored
+			}
+			stages[ep] = st
+		}
+	}
+}
+
+func (s *Server) submitEndpoint(ctx context.Context, action, ep string) {
+	ops, err := s.endpointOps(ctx, action, ep, false)
+	if err != nil {
+		s.log.Warn("auto_failover: building ops", "action", action, "tablet", ep, "err", err)
+		return
+	}
+	if _, err := s.ops.submit(ctx, ops); err != nil {
+		s.log.Warn("auto_failover: submitting ops", "action", action, "tablet", ep, "err", err)
+	}
+}
+
+// restoreReplicas migrates every replica on a dead tablet to the least
+// loaded healthy tablet that does not hold that partition yet.
+func (s *Server) restoreReplicas(ctx context.Context, dead string) {
+	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return
+	}
+	healthy := s.healthyTablets(ctx)
+	load, _ := s.replicaLoad(ctx)
+	var ops []*Op
+	for _, kv := range resp.Kvs {
+		var tm coord.TableMeta
+		if json.Unmarshal(kv.Value, &tm) != nil {
+			continue
+		}
+		for _, p := range tm.Partitions {
+			if _, ok := replicaOn(p, dead); !ok {
+				continue
+			}
+			cand := append([]tabletEP(nil), healthy...)
+			sort.SliceStable(cand, func(i, j int) bool { return load[cand[i].endpoint][0] < load[cand[j].endpoint][0] })
+			for _, c := range cand {
+				if _, has := replicaOn(p, c.endpoint); has {
+					continue
+				}
+				ops = append(ops, &Op{Type: OpMigrate, DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: p.PID,
+					Src: dead, Dst: c.endpoint, Tasks: tasksFor(OpMigrate)})
+				l := load[c.endpoint]
+				l[0]++
+				load[c.endpoint] = l
+				break
+			}
+		}
+	}
+	if len(ops) > 0 {
+		if _, err := s.ops.submit(ctx, ops); err != nil {
+			s.log.Warn("auto_failover: submitting migrations", "err", err)
+		}
+	}
+}
