@@ -168,3 +168,32 @@ func (c *Client) DropTable(ctx context.Context, db, name string) error {
 	}
 	return nil
 }
+
+// NameServer returns an RPC client for the current leader nameserver (for
+// tools: ops, status). It waits, bounded by ctx, through a failover.
+func (c *Client) NameServer(ctx context.Context) (openmldbv1connect.NameServerClient, error) {
+	for {
+		resp, err := c.etcd.Get(ctx, c.keys.LeaderPrefix()+"/", clientv3.WithPrefix(),
+			clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		for _, kv := range resp.Kvs {
+			ns := openmldbv1connect.NewNameServerClient(c.http, "http://"+string(kv.Value))
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			_, err := ns.ConfGet(cctx, connect.NewRequest(&openmldbv1.ConfGetRequest{}))
+			cancel()
+			if err == nil {
+				return ns, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: no nameserver answers as leader", ErrUnavailable)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Etcd exposes the client's etcd connection to tools in this module.
+func (c *Client) Etcd() *clientv3.Client { return c.etcd }

@@ -14,6 +14,7 @@ import (
 	"github.com/openmldb-go/openmldb/internal/mon"
 	"github.com/openmldb-go/openmldb/internal/nameserver"
 	"github.com/openmldb-go/openmldb/internal/nsclient"
+	"github.com/openmldb-go/openmldb/internal/ops"
 	"github.com/openmldb-go/openmldb/internal/server"
 	"github.com/openmldb-go/openmldb/internal/tablet"
 	"github.com/openmldb-go/openmldb/internal/tabletclient"
@@ -66,7 +67,7 @@ func run(args []string) int {
 			return 1
 		}
 	case "ops":
-		err = errors.New("the ops tool is not implemented yet in this version")
+		err = ops.Run(ctx, cfg, os.Stdout)
 	}
 	if err != nil {
 		if cfg.LogDir != "" {

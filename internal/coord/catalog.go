@@ -36,6 +36,12 @@ func (k Keys) Op(id uint64) string       { return k.OpPrefix() + fmt.Sprintf("%0
 func (k Keys) OpIndex() string           { return k.join("op_index") }
 func (k Keys) Config(name string) string { return k.join("config", name) }
 
+// UpgradePlan is where pre-upgrade records what post-upgrade undoes.
+func (k Keys) UpgradePlan(ep string) string { return k.join("upgrade_plan", ep) }
+
+// UpgradePlanPrefix lists every recorded plan.
+func (k Keys) UpgradePlanPrefix() string { return k.join("upgrade_plan") + "/" }
+
 // DatabaseMeta is a database record.
 type DatabaseMeta struct {
 	Name       string    `json:"name"`

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/lni/dragonboat/v4"
 	dbconfig "github.com/lni/dragonboat/v4/config"
@@ -156,6 +157,8 @@ func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string
 // StopReplica stops this host's replica of a group and, with removeData,
 // deletes its log and snapshots.
 func (h *Host) StopReplica(ctx context.Context, shardID, replicaID uint64, removeData bool) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	if err := h.nh.StopReplica(shardID, replicaID); err != nil && !errors.Is(err, dragonboat.ErrShardNotFound) {
 		return err
 	}
@@ -167,6 +170,8 @@ func (h *Host) StopReplica(ctx context.Context, shardID, replicaID uint64, remov
 
 // Propose commits cmd through the group and returns the state machine's value.
 func (h *Host) Propose(ctx context.Context, shardID uint64, cmd []byte) (uint64, []byte, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	res, err := h.nh.SyncPropose(ctx, h.nh.GetNoOPSession(shardID), cmd)
 	if err != nil {
 		return 0, nil, h.mapErr(shardID, err)
@@ -177,6 +182,8 @@ func (h *Host) Propose(ctx context.Context, shardID uint64, cmd []byte) (uint64,
 // ReadIndex waits until this replica has applied everything committed
 // before the call (a linearizable read barrier).
 func (h *Host) ReadIndex(ctx context.Context, shardID uint64) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	_, err := h.nh.SyncRead(ctx, shardID, nil)
 	return h.mapErr(shardID, err)
 }
@@ -204,6 +211,8 @@ type Membership struct {
 
 // Membership returns the group's configuration as this replica has applied it.
 func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	m, err := h.nh.SyncGetShardMembership(ctx, shardID)
 	if err != nil {
 		return Membership{}, h.mapErr(shardID, err)
@@ -217,16 +226,22 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, erro
 
 // AddNonVoting adds a replica that receives the log but does not vote.
 func (h *Host) AddNonVoting(ctx context.Context, shardID, replicaID uint64, addr string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	return h.mapErr(shardID, h.nh.SyncRequestAddNonVoting(ctx, shardID, replicaID, addr, 0))
 }
 
 // Promote makes a non-voting replica (or a new one) a voter.
 func (h *Host) Promote(ctx context.Context, shardID, replicaID uint64, addr string) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	return h.mapErr(shardID, h.nh.SyncRequestAddReplica(ctx, shardID, replicaID, addr, 0))
 }
 
 // RemoveMember removes a replica from the group (it can never rejoin with the same id).
 func (h *Host) RemoveMember(ctx context.Context, shardID, replicaID uint64) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	return h.mapErr(shardID, h.nh.SyncRequestDeleteReplica(ctx, shardID, replicaID, 0))
 }
 
@@ -271,3 +286,11 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, _ <-chan
 }
 
 func (a *adapter) Close() error { return a.sm.Close() }
+
+// bounded gives dragonboat's Sync calls the deadline they require.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, 10*time.Second)
+}

@@ -1,0 +1,420 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"connectrpc.com/connect"
+
+	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/internal/coord"
+)
+
+func (t *tool) knownTablet(ctx context.Context, ep string) error {
+	healthy, err := t.healthyTablets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range healthy {
+		if h == ep {
+			return nil
+		}
+	}
+	for _, tm := range t.cli.Tables("") {
+		for _, p := range tm.Partitions {
+			if holds(p, ep) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%s is neither a healthy tablet nor holds any replica of this cluster", ep)
+}
+
+func (t *tool) preUpgrade(ctx context.Context, ep string) error {
+	start := time.Now()
+	if err := t.knownTablet(ctx, ep); err != nil {
+		return err
+	}
+	if err := t.waitNoOps(ctx); err != nil {
+		return err
+	}
+	plan, err := t.loadPlan(ctx, ep)
+	if err != nil {
+		return err
+	}
+	if plan == nil {
+		plan = &Plan{Endpoint: ep, Created: time.Now().UTC()}
+	}
+	healthy, err := t.healthyTablets(ctx)
+	if err != nil {
+		return err
+	}
+	load := t.replicaLoad()
+	t.printf("pre-upgrade %s: %d healthy tablets\n", ep, len(healthy))
+
+	// 1. Temporary replicas where stopping ep would cost the majority.
+	var ids []uint64
+	for _, tm := range t.tablesSorted() {
+		for _, pm := range tm.Partitions {
+			if !holds(pm, ep) {
+				continue
+			}
+			v := t.view(tm, pm)
+			k := tempNeeded(v, ep)
+			if k == 0 {
+				continue
+			}
+			part := PartitionOf{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: pm.PID}
+			if t.cfg.AllowSingleReplica {
+				t.printf("  %s.%s pid %d: %d of %d voters live; unavailable while %s is down (--allow_single_replica)\n",
+					part.DB, part.Table, part.PID, len(v.liveVoters), v.voters, ep)
+				plan.Unavailable = append(plan.Unavailable, part)
+				continue
+			}
+			var cands []string
+			for _, h := range healthy {
+				if h != ep && !holds(pm, h) {
+					cands = append(cands, h)
+				}
+			}
+			sort.SliceStable(cands, func(i, j int) bool { return load[cands[i]] < load[cands[j]] })
+			if len(cands) < k {
+				return fmt.Errorf("%s.%s pid %d needs %d temporary replica(s) to stay available without %s, but only %d other healthy tablet(s) can take one; add tablets or use --allow_single_replica",
+					part.DB, part.Table, part.PID, k, ep, len(cands))
+			}
+			for _, dst := range cands[:k] {
+				got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kAddReplicaOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: dst})
+				if err != nil {
+					return fmt.Errorf("%s.%s pid %d: adding a temporary replica on %s: %w", part.DB, part.Table, part.PID, dst, err)
+				}
+				ids = append(ids, got...)
+				load[dst]++
+				tp := part
+				tp.AddedEP = dst
+				plan.TempReplicas = append(plan.TempReplicas, tp)
+				if err := t.savePlan(ctx, plan); err != nil {
+					return err
+				}
+				t.appendStat(plan, tp)
+				t.printf("  %s.%s pid %d: adding temporary replica on %s\n", part.DB, part.Table, part.PID, dst)
+			}
+		}
+	}
+	if err := t.savePlan(ctx, plan); err != nil {
+		return err
+	}
+	if err := t.waitOps(ctx, ids); err != nil {
+		return fmt.Errorf("adding temporary replicas: %w", err)
+	}
+
+	// 2. Move every leader off ep.
+	ids = nil
+	for _, tm := range t.tablesSorted() {
+		for _, pm := range tm.Partitions {
+			if !holds(pm, ep) {
+				continue
+			}
+			v := t.view(tm, pm)
+			if v.leader != ep || len(v.liveVoters) < 2 {
+				continue
+			}
+			part := PartitionOf{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: pm.PID}
+			got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: "auto"})
+			if err != nil {
+				return fmt.Errorf("%s.%s pid %d: moving the leader: %w", part.DB, part.Table, part.PID, err)
+			}
+			ids = append(ids, got...)
+			plan.MovedLeaders = append(plan.MovedLeaders, part)
+			if err := t.savePlan(ctx, plan); err != nil {
+				return err
+			}
+			t.appendStat(plan, part)
+			t.printf("  %s.%s pid %d: moving the leader off %s\n", part.DB, part.Table, part.PID, ep)
+		}
+	}
+	if err := t.waitOps(ctx, ids); err != nil {
+		return fmt.Errorf("moving leaders: %w", err)
+	}
+
+	// 3. Check what we promised, from observed state.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		bad := t.preUpgradeViolations(ep, plan)
+		if len(bad) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after pre-upgrade: %v", bad)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.printf("pre-upgrade %s done in %s: %d leaders moved, %d temporary replicas added, %d partitions unavailable while it is down\n",
+		ep, time.Since(start).Round(time.Millisecond), len(plan.MovedLeaders), len(plan.TempReplicas), len(plan.Unavailable))
+	return nil
+}
+
+func (t *tool) preUpgradeViolations(ep string, plan *Plan) []string {
+	skip := map[[2]uint32]bool{}
+	for _, u := range plan.Unavailable {
+		skip[[2]uint32{u.TID, u.PID}] = true
+	}
+	var bad []string
+	for _, tm := range t.cli.Tables("") {
+		for _, pm := range tm.Partitions {
+			if !holds(pm, ep) || skip[[2]uint32{tm.TID, pm.PID}] {
+				continue
+			}
+			v := t.view(tm, pm)
+			if v.leader == ep {
+				bad = append(bad, fmt.Sprintf("%s pid %d is still led by %s", tm.Table.Name, pm.PID, ep))
+			}
+			if tempNeeded(v, ep) > 0 {
+				bad = append(bad, fmt.Sprintf("%s pid %d would lose its majority without %s", tm.Table.Name, pm.PID, ep))
+			}
+		}
+	}
+	return bad
+}
+
+func (t *tool) postUpgrade(ctx context.Context, ep string) error {
+	start := time.Now()
+	plan, err := t.loadPlan(ctx, ep)
+	if err != nil {
+		return err
+	}
+	if plan == nil {
+		t.printf("post-upgrade %s: no pre-upgrade plan is recorded; nothing to do\n", ep)
+		return nil
+	}
+	if err := t.waitNoOps(ctx); err != nil {
+		return err
+	}
+	if err := t.waitHealthy(ctx, ep, 2*time.Minute); err != nil {
+		return err
+	}
+	// Replicas marked offline (auto_failover, offlineendpoint) are recovered first.
+	if err := t.recoverEndpoint(ctx, ep); err != nil {
+		return err
+	}
+	if err := t.waitCaughtUp(ctx, ep, 5*time.Minute); err != nil {
+		return err
+	}
+	var ids []uint64
+	for _, part := range plan.MovedLeaders {
+		tm, pm, ok := t.partition(part)
+		if !ok || !holds(pm, ep) {
+			continue
+		}
+		if t.view(tm, pm).leader == ep {
+			continue
+		}
+		got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: ep})
+		if err != nil {
+			return fmt.Errorf("%s.%s pid %d: moving the leader back: %w", part.DB, part.Table, part.PID, err)
+		}
+		t.printf("  %s.%s pid %d: moving the leader back to %s\n", part.DB, part.Table, part.PID, ep)
+		ids = append(ids, got...)
+	}
+	if err := t.waitOps(ctx, ids); err != nil {
+		return fmt.Errorf("moving leaders back: %w", err)
+	}
+	ids = nil
+	for _, part := range plan.TempReplicas {
+		tm, pm, ok := t.partition(part)
+		if !ok || !holds(pm, part.AddedEP) {
+			continue
+		}
+		if t.view(tm, pm).leader == part.AddedEP {
+			got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: ep})
+			if err != nil {
+				return err
+			}
+			if err := t.waitOps(ctx, got); err != nil {
+				return err
+			}
+		}
+		got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kDelReplicaOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: part.AddedEP})
+		if err != nil {
+			return fmt.Errorf("%s.%s pid %d: removing the temporary replica on %s: %w", part.DB, part.Table, part.PID, part.AddedEP, err)
+		}
+		t.printf("  %s.%s pid %d: removing the temporary replica on %s\n", part.DB, part.Table, part.PID, part.AddedEP)
+		ids = append(ids, got...)
+	}
+	if err := t.waitOps(ctx, ids); err != nil {
+		return fmt.Errorf("removing temporary replicas: %w", err)
+	}
+	if _, err := t.cli.Etcd().Delete(ctx, t.keys.UpgradePlan(ep)); err != nil {
+		return err
+	}
+	t.printf("post-upgrade %s done in %s: %d leaders moved back, %d temporary replicas removed\n",
+		ep, time.Since(start).Round(time.Millisecond), len(plan.MovedLeaders), len(plan.TempReplicas))
+	return nil
+}
+
+func (t *tool) partition(p PartitionOf) (coord.TableMeta, coord.PartitionMeta, bool) {
+	for _, tm := range t.cli.Tables(p.DB) {
+		if tm.Table.Name == p.Table && tm.TID == p.TID && int(p.PID) < len(tm.Partitions) {
+			return tm, tm.Partitions[p.PID], true
+		}
+	}
+	return coord.TableMeta{}, coord.PartitionMeta{}, false
+}
+
+func (t *tool) waitHealthy(ctx context.Context, ep string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		healthy, err := t.healthyTablets(ctx)
+		if err == nil {
+			for _, h := range healthy {
+				if h == ep {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s is not a healthy tablet after %s: start it first (bin/start.sh start tablet)", ep, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// recoverEndpoint recovers the replicas on ep that are marked offline or
+// do not report, and waits for the ops.
+func (t *tool) recoverEndpoint(ctx context.Context, ep string) error {
+	t.waitReports(ep, 10*time.Second)
+	var ids []uint64
+	for _, tm := range t.tablesSorted() {
+		for _, pm := range tm.Partitions {
+			for _, r := range pm.Replicas {
+				if r.Endpoint != ep {
+					continue
+				}
+				if _, ok := t.cli.ReplicaStatuses(tm.TID, pm.PID)[ep]; ok && !r.Offline {
+					continue
+				}
+				got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kRecoverTableOP", Db: tm.Table.DB, Table: tm.Table.Name, Pids: []uint32{pm.PID}, Endpoint: ep})
+				if err != nil {
+					return fmt.Errorf("%s.%s pid %d: recovering the replica on %s: %w", tm.Table.DB, tm.Table.Name, pm.PID, ep, err)
+				}
+				ids = append(ids, got...)
+			}
+		}
+	}
+	return t.waitOps(ctx, ids)
+}
+
+// waitReports waits (bounded) until every replica on ep reports its state.
+func (t *tool) waitReports(ep string, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		missing := 0
+		for _, tm := range t.cli.Tables("") {
+			for _, pm := range tm.Partitions {
+				if holds(pm, ep) {
+					if _, ok := t.cli.ReplicaStatuses(tm.TID, pm.PID)[ep]; !ok {
+						missing++
+					}
+				}
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitCaughtUp waits until every replica on ep has applied what its leader has.
+func (t *tool) waitCaughtUp(ctx context.Context, ep string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		lagging := ""
+		for _, tm := range t.cli.Tables("") {
+			for _, pm := range tm.Partitions {
+				if !holds(pm, ep) || lagging != "" {
+					continue
+				}
+				v := t.view(tm, pm)
+				if v.leader == "" {
+					lagging = fmt.Sprintf("%s pid %d has no leader", tm.Table.Name, pm.PID)
+					continue
+				}
+				if v.leader == ep {
+					continue
+				}
+				lm, err1 := t.cli.Tablet(v.leader).Membership(ctx, connect.NewRequest(&openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}))
+				em, err2 := t.cli.Tablet(ep).Membership(ctx, connect.NewRequest(&openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}))
+				if err1 != nil || err2 != nil {
+					lagging = fmt.Sprintf("%s pid %d: replicas not answering", tm.Table.Name, pm.PID)
+					continue
+				}
+				if em.Msg.Applied+8 < lm.Msg.Applied {
+					lagging = fmt.Sprintf("%s pid %d: %s applied %d, leader %d", tm.Table.Name, pm.PID, ep, em.Msg.Applied, lm.Msg.Applied)
+				}
+			}
+		}
+		if lagging == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("replicas on %s did not catch up within %s: %s", ep, timeout, lagging)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (t *tool) recoverData(ctx context.Context) error {
+	healthy, err := t.healthyTablets(ctx)
+	if err != nil {
+		return err
+	}
+	isHealthy := map[string]bool{}
+	for _, h := range healthy {
+		isHealthy[h] = true
+		t.waitReports(h, 10*time.Second)
+	}
+	if err := t.waitNoOps(ctx); err != nil {
+		return err
+	}
+	var failed []string
+	for _, tm := range t.tablesSorted() {
+		var ids []uint64
+		for _, pm := range tm.Partitions {
+			st := t.cli.ReplicaStatuses(tm.TID, pm.PID)
+			for _, r := range pm.Replicas {
+				if _, ok := st[r.Endpoint]; ok && !r.Offline {
+					continue
+				}
+				if !isHealthy[r.Endpoint] {
+					failed = append(failed, fmt.Sprintf("%s.%s pid %d: tablet %s is down", tm.Table.DB, tm.Table.Name, pm.PID, r.Endpoint))
+					continue
+				}
+				got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kRecoverTableOP", Db: tm.Table.DB, Table: tm.Table.Name, Pids: []uint32{pm.PID}, Endpoint: r.Endpoint})
+				if err != nil {
+					failed = append(failed, fmt.Sprintf("%s.%s pid %d on %s: %v", tm.Table.DB, tm.Table.Name, pm.PID, r.Endpoint, err))
+					continue
+				}
+				t.printf("  %s.%s pid %d: recovering the replica on %s\n", tm.Table.DB, tm.Table.Name, pm.PID, r.Endpoint)
+				ids = append(ids, got...)
+			}
+		}
+		if len(ids) == 0 {
+			t.printf("%s in %s is healthy\n", tm.Table.Name, tm.Table.DB)
+			continue
+		}
+		if err := t.waitOps(ctx, ids); err != nil {
+			failed = append(failed, err.Error())
+			continue
+		}
+		t.printf("%s in %s recovered\n", tm.Table.Name, tm.Table.DB)
+	}
+	if len(failed) > 0 {
+		for _, f := range failed {
+			t.printf("FAILED: %s\n", f)
+		}
+		return fmt.Errorf("recoverdata: %d replica(s) not recovered", len(failed))
+	}
+	return nil
+}
