@@ -197,6 +197,10 @@ func (h *Host) Leader(shardID uint64) (leaderID, term uint64, ok bool) {
 	return id, term, true
 }
 
+// HasData reports whether this host has state on disk for the replica
+// (it was started here before).
+func (h *Host) HasData(shardID, replicaID uint64) bool { return h.nh.HasNodeInfo(shardID, replicaID) }
+
 // HasReplica reports whether this host runs a replica of the group.
 func (h *Host) HasReplica(shardID uint64) bool {
 	_, _, _, err := h.nh.GetLeaderID(shardID)

@@ -331,6 +331,7 @@ func (d *data) startReplica(w placement) error {
 			members[r.ReplicaID] = r.RaftEndpoint
 		}
 	}
+	fresh := !d.host.HasData(shard, w.me.ReplicaID)
 	// A replica that joined a running group joined as a learner, and its
 	// log starts with that: dragonboat must restart it as a learner too and
 	// replays the promotion from the log (or a snapshot) itself.
@@ -344,7 +345,9 @@ func (d *data) startReplica(w placement) error {
 	d.s.log.Info("replica started", "table", tm.Table.Name, "tid", tm.TID, "pid", pm.PID, "replica_id", w.me.ReplicaID, "joined", w.me.Joined)
 	// Spread leaders: the preferred leader (first replica) of a new group
 	// asks for leadership once the group has elected someone.
-	if len(pm.Replicas) > 1 && pm.Replicas[0].ReplicaID == w.me.ReplicaID && !w.me.Joined && time.Since(tm.CreateTime) < time.Minute {
+	// Only for a group created just now: a restarted replica must not pull
+	// leadership to itself (operators and post-upgrade decide that).
+	if fresh && len(pm.Replicas) > 1 && pm.Replicas[0].ReplicaID == w.me.ReplicaID && !w.me.Joined && time.Since(tm.CreateTime) < time.Minute {
 		go d.claimLeadership(h)
 	}
 	return nil

@@ -417,3 +417,25 @@ func Load(dir string) (*Cluster, error) {
 	}
 	return c, nil
 }
+
+// Ops runs the seed's command line in the node directory:
+// python3 tools/openmldb_ops.py --openmldb_bin_path=./bin/openmldb --zk_cluster=... --zk_root_path=... <args>
+func (n *Node) Ops(args ...string) (string, error) {
+	full := append([]string{"tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
+		"--zk_cluster=" + n.c.ZkCluster, "--zk_root_path=" + n.c.RootPath}, args...)
+	cmd := exec.Command("python3", full...)
+	cmd.Dir = n.Dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// BackupAndSwapBin does the seed's "back up the old bin, put the new bin in
+// place" with cp, as an operator would.
+func (n *Node) BackupAndSwapBin(release string) error {
+	script := fmt.Sprintf("set -e; cd %q; rm -rf bin.bak; cp -r bin bin.bak; rm -rf bin; cp -r %q bin", n.Dir, filepath.Join(release, "bin"))
+	out, err := exec.Command("bash", "-c", script).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("swapping bin of %s: %w\n%s", n.Name, err, out)
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+package tests
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/openmldb-go/openmldb/client"
+	"github.com/openmldb-go/openmldb/tests/cluster"
+)
+
+const oldVersion, newVersion = "1.0.0", "1.1.0"
+
+// gapWriters writes unique rows to every table and partition, records every
+// acknowledged row and, per partition, the longest gap between successes.
+type gapWriters struct {
+	*writerSet
+	mu      sync.Mutex
+	last    map[string]time.Time
+	maxGap  map[string]time.Duration
+	measure atomic.Bool
+	readErr atomic.Int64
+	reads   atomic.Int64
+}
+
+func startGapWriters(t *testing.T, cli *client.Client, db string, tables []string, writers int) *gapWriters {
+	g := &gapWriters{writerSet: &writerSet{acked: map[string]map[int64]bool{}, stop: make(chan struct{})},
+		last: map[string]time.Time{}, maxGap: map[string]time.Duration{}}
+	for _, tb := range tables {
+		g.acked[tb] = map[int64]bool{}
+	}
+	for w := 0; w < writers; w++ {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-g.stop:
+					return
+				default:
+				}
+				tb := tables[n%len(tables)]
+				key := fmt.Sprintf("k%d-%d", w, n%50)
+				ts := int64(w)*1_000_000_000 + int64(n) + 1
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				err := cli.Put(ctx, db, tb, []any{key, ts, fmt.Sprintf("v%d", n)})
+				cancel()
+				if err != nil {
+					g.errs.Add(1)
+					g.lastErr.Store(fmt.Sprintf("%s: %v", tb, err))
+					continue
+				}
+				tm, _ := cli.Table(db, tb)
+				part := fmt.Sprintf("%s/%d", tb, client.PartitionOf(tm, key))
+				now := time.Now()
+				g.mu.Lock()
+				g.acked[tb][ts] = true
+				if prev, ok := g.last[part]; ok && g.measure.Load() {
+					if d := now.Sub(prev); d > g.maxGap[part] {
+						g.maxGap[part] = d
+					}
+				}
+				g.last[part] = now
+				g.mu.Unlock()
+			}
+		}()
+	}
+	// A reader, so reads are exercised through the upgrade too.
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		r := rand.New(rand.NewPCG(1, 2))
+		for {
+			select {
+			case <-g.stop:
+				return
+			default:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			_, err := cli.Scan(ctx, db, tables[r.IntN(len(tables))], fmt.Sprintf("k%d-%d", r.IntN(writers), r.IntN(50)), client.ScanOptions{Limit: 5})
+			cancel()
+			g.reads.Add(1)
+			if err != nil {
+				g.readErr.Add(1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return g
+}
+
+func (g *gapWriters) gaps() []time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []time.Duration
+	for _, d := range g.maxGap {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func pctl(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[int(float64(len(d)-1)*p)]
+}
+
+func runStep(t *testing.T, what string, f func() (string, error)) string {
+	t.Helper()
+	start := time.Now()
+	out, err := f()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, out)
+	}
+	t.Logf("%s: %s", what, time.Since(start).Round(time.Millisecond))
+	return out
+}
+
+// rollingUpgrade performs the seed's procedure literally on a live cluster.
+func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets int) {
+	oldRel, newRel := cluster.Release(t, oldVersion), cluster.Release(t, newVersion)
+	c, err := cluster.Layout(t.TempDir(), oldRel, cluster.Options{Nameservers: 2, Tablets: 3, ExtraFlags: map[string][]string{
+		"nameserver": {fmt.Sprintf("--auto_failover=%v", autoFailover)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.StopAll()
+		if t.Failed() {
+			c.DumpLogs(t)
+		}
+	})
+	if err := c.StartAll(false); err != nil {
+		t.Fatal(err)
+	}
+	cli := connectSDK(t, c)
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		t.Fatal(err)
+	}
+	tables := []string{"t3", "t2", "t1"}
+	for i, spec := range [][2]int{{8, 3}, {4, 2}, {4, 1}} {
+		if err := cli.CreateTable(ctx, eventTable("db", tables[i], spec[0], spec[1]), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const writers = 6
+	g := startGapWriters(t, cli, "db", tables, writers)
+	time.Sleep(2 * time.Second)
+	rowsBefore := 0
+	for _, s := range cli.TableStatuses("db") {
+		rowsBefore += int(s.Rows)
+	}
+
+	// 1. Nameservers: stop, back up bin, new bin, start.
+	for _, ns := range c.Nameservers {
+		runStep(t, "stop "+ns.Name, func() (string, error) { return ns.Script("stop", "nameserver") })
+		if err := ns.BackupAndSwapBin(newRel); err != nil {
+			t.Fatal(err)
+		}
+		runStep(t, "start "+ns.Name, func() (string, error) { return ns.Script("start", "nameserver") })
+	}
+
+	// 2. Tablets, one at a time.
+	g.measure.Store(true)
+	for _, tb := range c.Tablets[:upgradeTablets] {
+		ep := tb.Endpoint
+		pre := []string{"--cmd=pre-upgrade", "--endpoints=" + ep}
+		if allowSingle {
+			pre = append(pre, "--allow_single_replica")
+		}
+		out := runStep(t, "pre-upgrade "+ep, func() (string, error) { return tb.Ops(pre...) })
+		t.Logf("%s", lastLine(out))
+		runStep(t, "stop "+tb.Name, func() (string, error) { return tb.Script("stop", "tablet") })
+		if err := tb.BackupAndSwapBin(newRel); err != nil {
+			t.Fatal(err)
+		}
+		runStep(t, "start "+tb.Name, func() (string, error) { return tb.Script("start", "tablet") })
+		if !autoFailover {
+			runStep(t, "recoverdata", func() (string, error) { return tb.Ops("--cmd=recoverdata") })
+		}
+		out = runStep(t, "post-upgrade "+ep, func() (string, error) { return tb.Ops("--cmd=post-upgrade", "--endpoints="+ep) })
+		t.Logf("%s", lastLine(out))
+		out = runStep(t, "showopstatus --filter=kFailed", func() (string, error) { return tb.Ops("--cmd=showopstatus", "--filter=kFailed") })
+		if rows, _ := cluster.ParseTable(out); len(rows) != 0 {
+			t.Fatalf("failed ops after upgrading %s:\n%s", ep, out)
+		}
+		runStep(t, "showtablestatus", func() (string, error) { return tb.Ops("--cmd=showtablestatus") })
+	}
+	g.measure.Store(false)
+
+	// Rows keep growing after the upgrade.
+	time.Sleep(2 * time.Second)
+	rowsAfter := 0
+	for _, s := range cli.TableStatuses("db") {
+		rowsAfter += int(s.Rows)
+	}
+	g.stopAndWait()
+	gaps := g.gaps()
+	t.Logf("writes: %d acknowledged, %d failed calls (last: %v), %d SDK retries; reads: %d, %d failed",
+		g.count(), g.errs.Load(), g.lastErr.Load(), cli.Retries.Load(), g.reads.Load(), g.readErr.Load())
+	t.Logf("longest write gap per partition (%d partitions) during the tablet upgrades: p50 %s p99 %s max %s",
+		len(gaps), pctl(gaps, 0.5).Round(time.Millisecond), pctl(gaps, 0.99).Round(time.Millisecond), pctl(gaps, 1).Round(time.Millisecond))
+	if rowsAfter <= rowsBefore {
+		t.Errorf("Rows did not grow: %d before, %d after", rowsBefore, rowsAfter)
+	}
+	if !allowSingle && (g.errs.Load() > 0 || g.readErr.Load() > 0) {
+		t.Errorf("clients saw %d write and %d read errors; want none", g.errs.Load(), g.readErr.Load())
+	}
+
+	// Nothing acknowledged is lost or duplicated; replicas agree.
+	verifyAcked(t, cli, "db", g.writerSet, writers)
+	verifyReplicasIdentical(t, c, cli, "db")
+	for _, s := range cli.TableStatuses("db") {
+		if s.PartitionUnalive != 0 || len(s.Warnings) != 0 {
+			t.Errorf("table %s: %d partitions unalive, warnings %v", s.Name, s.PartitionUnalive, s.Warnings)
+		}
+	}
+
+	// Every upgraded component reports the new version.
+	cluster.Eventually(t, 20*time.Second, "new versions reported", func() error {
+		lead, standbys, err := showNSVersions(t, c)
+		if err != nil {
+			return err
+		}
+		if len(lead) == 0 || len(standbys) != 1 {
+			return fmt.Errorf("showns: leader %q standbys %v", lead, standbys)
+		}
+		m, err := tabletStates(t, c)
+		if err != nil {
+			return err
+		}
+		for i, tb := range c.Tablets {
+			want := oldVersion
+			if i < upgradeTablets {
+				want = newVersion
+			}
+			if m[tb.Endpoint]["version"] != want || m[tb.Endpoint]["state"] != "kHealthy" {
+				return fmt.Errorf("tablet %s: %v, want version %s", tb.Endpoint, m[tb.Endpoint], want)
+			}
+			if v := statusVersion(tb.Endpoint); v != want {
+				return fmt.Errorf("/status of %s says %q", tb.Endpoint, v)
+			}
+		}
+		for _, ns := range c.Nameservers {
+			if v := statusVersion(ns.Endpoint); v != newVersion {
+				return fmt.Errorf("/status of %s says %q", ns.Endpoint, v)
+			}
+		}
+		return nil
+	})
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestRollingUpgradeAutoFailoverOff(t *testing.T) {
+	rollingUpgrade(t, false, false, 3)
+}
+
+func TestRollingUpgradeAutoFailoverOn(t *testing.T) {
+	rollingUpgrade(t, true, false, 3)
+}
+
+func TestRollingUpgradeAllowSingleReplica(t *testing.T) {
+	rollingUpgrade(t, false, true, 1)
+}
