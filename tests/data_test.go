@@ -39,7 +39,8 @@ func eventTable(db, name string, parts, replicas int) schema.Table {
 // writerSet writes unique rows continuously and records what was acknowledged.
 type writerSet struct {
 	mu      sync.Mutex
-	acked   map[string]map[int64]bool // table -> ts
+	acked   map[string]map[int64]bool  // table -> ts
+	keys    map[string]map[string]bool // table -> keys written (nil: k<w>-<0..49>)
 	errs    atomic.Int64
 	lastErr atomic.Value
 	stop    chan struct{}
@@ -99,15 +100,25 @@ func verifyAcked(t *testing.T, cli *client.Client, db string, ws *writerSet, wri
 	defer cancel()
 	for tb, acked := range ws.acked {
 		seen := map[int64]int{}
-		for w := 0; w < writers; w++ {
-			for k := 0; k < 50; k++ {
-				rows, err := cli.Scan(ctx, db, tb, fmt.Sprintf("k%d-%d", w, k), client.ScanOptions{Linearizable: true})
-				if err != nil {
-					t.Fatalf("scan %s: %v", tb, err)
+		var keys []string
+		if ws.keys != nil {
+			for k := range ws.keys[tb] {
+				keys = append(keys, k)
+			}
+		} else {
+			for w := 0; w < writers; w++ {
+				for k := 0; k < 50; k++ {
+					keys = append(keys, fmt.Sprintf("k%d-%d", w, k))
 				}
-				for _, r := range rows {
-					seen[r[1].(int64)]++
-				}
+			}
+		}
+		for _, key := range keys {
+			rows, err := cli.Scan(ctx, db, tb, key, client.ScanOptions{Linearizable: true})
+			if err != nil {
+				t.Fatalf("scan %s: %v", tb, err)
+			}
+			for _, r := range rows {
+				seen[r[1].(int64)]++
 			}
 		}
 		missing, dups := 0, 0
