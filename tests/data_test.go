@@ -180,11 +180,12 @@ func TestReplicatedTablesSurviveTabletCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Writers on the 3-replica table; kill -9 a tablet holding leaders mid-way.
+	// Writers on the 3-replica table, 100k rows in batches of 25; kill -9 a
+	// tablet holding leaders mid-way.
 	const writers = 8
-	ws := startWriters(t, cli, "db1", []string{"t3"}, 0, writers)
-	cluster.Eventually(t, 60*time.Second, "some rows written", func() error {
-		if ws.count() < 3000 {
+	ws := startBatchWriters(t, cli, "db1", "t3", writers, 25, 100_000)
+	cluster.Eventually(t, 120*time.Second, "some rows written", func() error {
+		if ws.count() < 20_000 {
 			return fmt.Errorf("%d rows", ws.count())
 		}
 		return nil
@@ -194,8 +195,8 @@ func TestReplicatedTablesSurviveTabletCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := ws.count()
-	cluster.Eventually(t, 30*time.Second, "writes continue after the crash", func() error {
-		if ws.count() < before+3000 {
+	cluster.Eventually(t, 60*time.Second, "writes continue after the crash", func() error {
+		if ws.count() < before+20_000 {
 			return fmt.Errorf("%d rows since the kill", ws.count()-before)
 		}
 		return nil
@@ -203,8 +204,10 @@ func TestReplicatedTablesSurviveTabletCrash(t *testing.T) {
 	if err := victim.Start(false); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	ws.stopAndWait()
+	ws.wait()
+	if ws.count() < 90_000 {
+		t.Errorf("only %d of 100000 rows acknowledged", ws.count())
+	}
 	t.Logf("acknowledged %d rows, %d failed calls, %d retries (last error: %v)", ws.count(), ws.errs.Load(), cli.Retries.Load(), ws.lastErr.Load())
 	verifyAcked(t, cli, "db1", ws, writers)
 	verifyReplicasIdentical(t, c, cli, "db1")
@@ -286,4 +289,40 @@ func TestDataBadInput(t *testing.T) {
 		t.Fatal("dropped table still readable")
 	}
 	_ = sort.Strings
+}
+
+// startBatchWriters writes total rows to one table with PutBatch calls of
+// batch rows, from several goroutines, recording what was acknowledged.
+func startBatchWriters(t *testing.T, cli *client.Client, db, table string, writers, batch, total int) *writerSet {
+	ws := &writerSet{acked: map[string]map[int64]bool{table: {}}, stop: make(chan struct{})}
+	per := total / writers
+	for w := 0; w < writers; w++ {
+		ws.wg.Add(1)
+		go func() {
+			defer ws.wg.Done()
+			for n := 0; n < per; n += batch {
+				rows := make([][]any, 0, batch)
+				var tss []int64
+				for i := n; i < n+batch && i < per; i++ {
+					ts := int64(w)*1_000_000_000 + int64(i) + 1
+					rows = append(rows, []any{fmt.Sprintf("k%d-%d", w, i%50), ts, fmt.Sprintf("v%d", i)})
+					tss = append(tss, ts)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				err := cli.PutBatch(ctx, db, table, rows)
+				cancel()
+				if err != nil {
+					ws.errs.Add(1)
+					ws.lastErr.Store(err.Error())
+					continue
+				}
+				ws.mu.Lock()
+				for _, ts := range tss {
+					ws.acked[table][ts] = true
+				}
+				ws.mu.Unlock()
+			}
+		}()
+	}
+	return ws
 }

@@ -158,6 +158,15 @@ func TestOpsUnderWrites(t *testing.T) {
 	ns("confset auto_failover false", true, "ok")
 	ns("changeleader t 0 auto", true, "change leader ok")
 	waitOpsFinished(t, c, 60*time.Second)
+	// recovertable of a healthy replica only confirms it; cancelop of a finished op is refused.
+	eps0, _ := replicasOf(t, cli, "t", 0)
+	ns("recovertable t 0 "+eps0[0], true, "recover table ok")
+	rows = waitOpsFinished(t, c, 60*time.Second)
+	if last := rows[len(rows)-1]; last["op_type"] != "kRecoverTableOP" || last["status"] != "kDone" {
+		t.Errorf("recovertable op: %v", last)
+	}
+	ns("cancelop "+rows[len(rows)-1]["op_id"], false, "finished")
+	ns("cancelop 999999", false, "does not exist")
 	ns("deleteop done", true, "Delete op ok")
 	if rows, _ := showOps(t, c); len(rows) != 0 {
 		t.Errorf("ops left after deleteop done: %v", rows)
