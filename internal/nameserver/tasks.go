@@ -326,7 +326,18 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	if !ok || r.NonVoting {
 		return false, 0, fmt.Errorf("%s is not a voting replica of %s pid %d", target, op.Table, op.PID)
 	}
-	if t, ok := lastTransfer.Load(op.ID); !ok || time.Since(t.(time.Time)) > 2*time.Second {
+	// A target that has not applied the latest membership change (say, its
+	// own promotion) skips the campaign, and the transfer stalls for an
+	// election timeout while the leader drops writes: wait for it first.
+	lm, err1 := s.membership(ctx, leader, op.TID, op.PID)
+	tmem, err2 := s.membership(ctx, target, op.TID, op.PID)
+	if err1 != nil || err2 != nil {
+		return false, 0, nil
+	}
+	if _, voter := tmem.Voters[r.ReplicaID]; !voter || tmem.ConfigChangeId < lm.ConfigChangeId || tmem.Applied+catchUpSlack < lm.Applied {
+		return false, 0, nil
+	}
+	if t, ok := lastTransfer.Load(op.ID); !ok || time.Since(t.(time.Time)) > 1200*time.Millisecond {
 		lastTransfer.Store(op.ID, time.Now())
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_, err := tabletClient(leader).TransferLeader(cctx, connect.NewRequest(&openmldbv1.TransferLeaderRequest{Tid: op.TID, Pid: op.PID, TargetReplicaId: r.ReplicaID}))

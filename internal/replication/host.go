@@ -211,6 +211,8 @@ func (h *Host) HasReplica(shardID uint64) bool {
 type Membership struct {
 	Voters, NonVoters map[uint64]string
 	Removed           map[uint64]bool
+	// ConfigChangeID is the index of the last applied configuration change.
+	ConfigChangeID uint64
 }
 
 // Membership returns the group's configuration as this replica has applied it.
@@ -221,7 +223,7 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, erro
 	if err != nil {
 		return Membership{}, h.mapErr(shardID, err)
 	}
-	out := Membership{Voters: m.Nodes, NonVoters: m.NonVotings, Removed: map[uint64]bool{}}
+	out := Membership{Voters: m.Nodes, NonVoters: m.NonVotings, Removed: map[uint64]bool{}, ConfigChangeID: m.ConfigChangeID}
 	for id := range m.Removed {
 		out.Removed[id] = true
 	}

@@ -2,6 +2,7 @@ package tablet
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/openmldb-go/openmldb/internal/replication"
@@ -34,7 +35,13 @@ type batcher struct {
 	shardID uint64
 	queue   chan *putWork
 	stop    chan struct{}
+	// paused holds proposals (writes wait in the queue) around a leader
+	// transfer; see data.TransferLeader.
+	paused atomic.Bool
 }
+
+func (b *batcher) pause()  { b.paused.Store(true) }
+func (b *batcher) resume() { b.paused.Store(false) }
 
 func newBatcher(h *replication.Host, shardID uint64) *batcher {
 	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{})}
@@ -81,6 +88,13 @@ func (b *batcher) run() {
 				rows += len(w.rows)
 			default:
 				break gather
+			}
+		}
+		for b.paused.Load() {
+			select {
+			case <-b.stop:
+				return
+			case <-time.After(2 * time.Millisecond):
 			}
 		}
 		cmd := putCmd{insertTS: time.Now().UnixMilli()}

@@ -3,6 +3,7 @@ package tablet
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -19,7 +20,7 @@ func (d *data) Membership(ctx context.Context, req *connect.Request[openmldbv1.M
 	if err != nil {
 		return nil, rpcErr(err)
 	}
-	resp := &openmldbv1.MembershipResponse{Voters: m.Voters, NonVoters: m.NonVoters, Applied: h.rep.applied.Load()}
+	resp := &openmldbv1.MembershipResponse{Voters: m.Voters, NonVoters: m.NonVoters, Applied: h.rep.applied.Load(), ConfigChangeId: m.ConfigChangeID}
 	if id, term, ok := d.host.Leader(h.rep.shardID); ok {
 		resp.LeaderReplicaId, resp.Term = id, term
 	}
@@ -81,8 +82,39 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 	if err != nil {
 		return nil, err
 	}
+	id, _, ok := d.host.Leader(h.rep.shardID)
+	if !ok || id != h.myID {
+		if err := d.host.TransferLeader(h.rep.shardID, req.Msg.TargetReplicaId); err != nil {
+			return nil, rpcErr(err)
+		}
+		return connect.NewResponse(&openmldbv1.TransferLeaderResponse{}), nil
+	}
+	// dragonboat's target skips its campaign while it has committed entries
+	// it has not applied yet, and the leader then drops writes until the
+	// transfer times out (an election timeout). So hold new proposals (they
+	// wait in the queue, they are not dropped), give the followers a moment
+	// to apply what is committed, then transfer; release the queue once
+	// leadership has moved or the attempt is over.
+	h.batch.pause()
+	time.Sleep(transferSettle)
 	if err := d.host.TransferLeader(h.rep.shardID, req.Msg.TargetReplicaId); err != nil {
+		h.batch.resume()
 		return nil, rpcErr(err)
 	}
+	go func() {
+		defer h.batch.resume()
+		deadline := time.Now().Add(1100 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			if id, _, ok := d.host.Leader(h.rep.shardID); ok && id != h.myID {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	return connect.NewResponse(&openmldbv1.TransferLeaderResponse{}), nil
 }
+
+// transferSettle is how long writes are held before a leader transfer so
+// that the target has applied everything committed when it is asked to
+// campaign.
+const transferSettle = 60 * time.Millisecond

@@ -854,9 +854,12 @@ type MembershipResponse struct {
 	LeaderReplicaId uint64            `protobuf:"varint,3,opt,name=leader_replica_id,json=leaderReplicaId,proto3" json:"leader_replica_id,omitempty"`
 	Term            uint64            `protobuf:"varint,4,opt,name=term,proto3" json:"term,omitempty"`
 	// this replica's last applied index
-	Applied       uint64 `protobuf:"varint,5,opt,name=applied,proto3" json:"applied,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Applied uint64 `protobuf:"varint,5,opt,name=applied,proto3" json:"applied,omitempty"`
+	// Raft index of the last configuration change this replica has applied;
+	// a leader transfer to a replica behind the leader's would stall.
+	ConfigChangeId uint64 `protobuf:"varint,6,opt,name=config_change_id,json=configChangeId,proto3" json:"config_change_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *MembershipResponse) Reset() {
@@ -920,6 +923,13 @@ func (x *MembershipResponse) GetTerm() uint64 {
 func (x *MembershipResponse) GetApplied() uint64 {
 	if x != nil {
 		return x.Applied
+	}
+	return 0
+}
+
+func (x *MembershipResponse) GetConfigChangeId() uint64 {
+	if x != nil {
+		return x.ConfigChangeId
 	}
 	return 0
 }
@@ -1198,14 +1208,15 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"partitions\"7\n" +
 	"\x11MembershipRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
-	"\x03pid\x18\x02 \x01(\rR\x03pid\"\xfb\x02\n" +
+	"\x03pid\x18\x02 \x01(\rR\x03pid\"\xa5\x03\n" +
 	"\x12MembershipResponse\x12C\n" +
 	"\x06voters\x18\x01 \x03(\v2+.openmldb.v1.MembershipResponse.VotersEntryR\x06voters\x12M\n" +
 	"\n" +
 	"non_voters\x18\x02 \x03(\v2..openmldb.v1.MembershipResponse.NonVotersEntryR\tnonVoters\x12*\n" +
 	"\x11leader_replica_id\x18\x03 \x01(\x04R\x0fleaderReplicaId\x12\x12\n" +
 	"\x04term\x18\x04 \x01(\x04R\x04term\x12\x18\n" +
-	"\aapplied\x18\x05 \x01(\x04R\aapplied\x1a9\n" +
+	"\aapplied\x18\x05 \x01(\x04R\aapplied\x12(\n" +
+	"\x10config_change_id\x18\x06 \x01(\x04R\x0econfigChangeId\x1a9\n" +
 	"\vVotersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x04R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a<\n" +
