@@ -40,6 +40,17 @@ type data struct {
 	leaderCh chan struct{}
 }
 
+// hostedReplicas copies the list of replicas, so callers iterate without the lock.
+func (d *data) hostedReplicas() []*hosted {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	list := make([]*hosted, 0, len(d.parts))
+	for _, h := range d.parts {
+		list = append(list, h)
+	}
+	return list
+}
+
 func (d *data) get(tid, pid uint32) (*hosted, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -181,15 +192,12 @@ func (d *data) Delete(ctx context.Context, req *connect.Request[openmldbv1.Delet
 // GetTableStatus reports this tablet's replicas.
 func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldbv1.GetTableStatusRequest]) (*connect.Response[openmldbv1.GetTableStatusResponse], error) {
 	m := req.Msg
-	d.mu.RLock()
 	var list []*hosted
-	for _, h := range d.parts {
-		if m.Tid != 0 && (h.rep.tid != m.Tid || h.rep.pid != m.Pid) {
-			continue
+	for _, h := range d.hostedReplicas() {
+		if m.Tid == 0 || (h.rep.tid == m.Tid && h.rep.pid == m.Pid) {
+			list = append(list, h)
 		}
-		list = append(list, h)
 	}
-	d.mu.RUnlock()
 	resp := &openmldbv1.GetTableStatusResponse{}
 	now := time.Now()
 	for _, h := range list {
@@ -394,13 +402,7 @@ func (d *data) reportStatus(ctx context.Context) {
 			last = map[uint64]coord.ReplicaStatus{}
 			lastLease = lease
 		}
-		d.mu.RLock()
-		list := make([]*hosted, 0, len(d.parts))
-		for _, h := range d.parts {
-			list = append(list, h)
-		}
-		d.mu.RUnlock()
-		for _, h := range list {
+		for _, h := range d.hostedReplicas() {
 			id, term, ok := d.host.Leader(h.rep.shardID)
 			st := h.rep.part.Stats()
 			rs := coord.ReplicaStatus{Endpoint: d.s.cfg.Endpoint, IsLeader: ok && id == h.myID, Term: term,
@@ -438,13 +440,7 @@ func (d *data) gcLoop(ctx context.Context, every time.Duration) {
 			return
 		case <-tick.C:
 		}
-		d.mu.RLock()
-		list := make([]*hosted, 0, len(d.parts))
-		for _, h := range d.parts {
-			list = append(list, h)
-		}
-		d.mu.RUnlock()
-		for _, h := range list {
+		for _, h := range d.hostedReplicas() {
 			start := time.Now()
 			if n := h.rep.part.GC(start); n > 0 {
 				d.s.log.Info("expired rows removed", "tid", h.rep.tid, "pid", h.rep.pid, "rows", n, "took", time.Since(start).Round(time.Microsecond))
