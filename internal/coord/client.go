@@ -8,6 +8,7 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 )
 
@@ -44,4 +45,22 @@ func LeaseTTLSeconds(d time.Duration) int {
 		s = 2
 	}
 	return s
+}
+
+// NewSession starts an etcd session (a lease kept alive) that does not end
+// with any caller's context: on shutdown its owner still needs it to resign
+// and to revoke the lease, which makes leaving visible at once instead of
+// after the TTL. end revokes the lease (bounded by the TTL) and stops the
+// keep-alive; call it exactly once.
+func NewSession(cli *clientv3.Client, ttlSeconds int) (sess *concurrency.Session, end func(), err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sess, err = concurrency.NewSession(cli, concurrency.WithTTL(ttlSeconds), concurrency.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("creating etcd session: %w", err)
+	}
+	return sess, func() {
+		_ = sess.Close() // revokes the lease
+		cancel()
+	}, nil
 }

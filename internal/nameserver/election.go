@@ -29,20 +29,13 @@ func (s *Server) campaignLoop(ctx context.Context) {
 }
 
 func (s *Server) campaignOnce(ctx context.Context) error {
-	// The session outlives ctx on purpose: on shutdown we still need it to
-	// resign and revoke the lease, which makes the handover immediate.
-	sessCtx, cancelSess := context.WithCancel(context.Background())
-	defer cancelSess()
-	sess, err := concurrency.NewSession(s.cli, concurrency.WithTTL(s.ttl), concurrency.WithContext(sessCtx))
+	// The session outlives ctx: on shutdown we still resign with it, and
+	// ending it revokes the lease, which makes the handover immediate.
+	sess, endSession, err := coord.NewSession(s.cli, s.ttl)
 	if err != nil {
-		return fmt.Errorf("creating etcd session: %w", err)
+		return err
 	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, _ = s.cli.Revoke(cctx, sess.Lease())
-		_ = sess.Close()
-	}()
+	defer endSession()
 	info, _ := json.Marshal(coord.NodeInfo{
 		Endpoint: s.cfg.Endpoint, Version: buildinfo.Version, Commit: buildinfo.Commit,
 		StartTime: s.start, SessionID: s.sessionID, JustStarted: true,

@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/openmldb-go/openmldb/api/gen/openmldb/v1/openmldbv1connect"
 	"github.com/openmldb-go/openmldb/internal/buildinfo"
@@ -138,20 +137,15 @@ func (s *Server) registerLoop(ctx context.Context) {
 }
 
 func (s *Server) registerOnce(ctx context.Context, justStarted bool) error {
-	sessCtx, cancelSess := context.WithCancel(context.Background())
-	defer cancelSess()
-	sess, err := concurrency.NewSession(s.cli, concurrency.WithTTL(s.ttl), concurrency.WithContext(sessCtx))
+	sess, endSession, err := coord.NewSession(s.cli, s.ttl)
 	if err != nil {
-		return fmt.Errorf("creating etcd session: %w", err)
+		return err
 	}
 	defer func() {
 		s.registered.Store(false)
 		s.lease.Store(0)
 		s.regGauge.Set(0)
-		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, _ = s.cli.Revoke(cctx, sess.Lease())
-		_ = sess.Close()
+		endSession() // revokes the lease: the nameserver sees us leave at once
 	}()
 	info, _ := json.Marshal(coord.NodeInfo{
 		Endpoint: s.cfg.Endpoint, RaftEndpoint: s.cfg.RaftEndpoint,
