@@ -558,7 +558,9 @@ func (c *Client) Count(ctx context.Context, db, table, key string, index string)
 	return len(rows), err
 }
 
-// Delete removes every row of key (in the first index, or index).
+// Delete removes every row of key (in the first index, or index). Rows are
+// placed by the first index's key, so a delete by another index asks every
+// partition.
 func (c *Client) Delete(ctx context.Context, db, table, key, index string) (int, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
@@ -566,15 +568,88 @@ func (c *Client) Delete(ctx context.Context, db, table, key, index string) (int,
 	if err != nil {
 		return 0, err
 	}
-	pid := PartitionOf(tm.Table, key)
-	id := c.nextID()
-	var n uint32
-	err = c.callLeader(ctx, tm, pid, func(ctx context.Context, t openmldbv1connect.TabletClient) error {
-		resp, err := t.Delete(ctx, connect.NewRequest(&openmldbv1.DeleteRequest{Tid: tm.TID, Pid: pid, Key: key, Index: index, Id: id}))
-		if err == nil {
-			n = resp.Msg.Deleted
+	pids := []uint32{PartitionOf(tm.Table, key)}
+	if index != "" && index != tm.Table.Indexes[0].Name {
+		pids = pids[:0]
+		for p := 0; p < tm.Table.PartitionNum; p++ {
+			pids = append(pids, uint32(p))
 		}
+	}
+	total := 0
+	for _, pid := range pids {
+		id := c.nextID()
+		var n uint32
+		err = c.callLeader(ctx, tm, pid, func(ctx context.Context, t openmldbv1connect.TabletClient) error {
+			resp, err := t.Delete(ctx, connect.NewRequest(&openmldbv1.DeleteRequest{Tid: tm.TID, Pid: pid, Key: key, Index: index, Id: id}))
+			if err == nil {
+				n = resp.Msg.Deleted
+			}
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+// Traverse calls fn with every row of the table (partition by partition,
+// each row once, from the partition leaders) until fn returns false.
+func (c *Client) Traverse(ctx context.Context, db, table string, fn func(Row) bool) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	tm, err := c.tableMeta(db, table)
+	if err != nil {
 		return err
-	})
-	return int(n), err
+	}
+	for p := 0; p < tm.Table.PartitionNum; p++ {
+		pid := uint32(p)
+		after, resume := "", false
+		for {
+			var resp *connect.Response[openmldbv1.TraverseResponse]
+			err := c.callLeader(ctx, tm, pid, func(ctx context.Context, t openmldbv1connect.TabletClient) error {
+				var err error
+				resp, err = t.Traverse(ctx, connect.NewRequest(&openmldbv1.TraverseRequest{Tid: tm.TID, Pid: pid, AfterKey: after, Resume: resume, Limit: 1000}))
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			for _, b := range resp.Msg.Rows {
+				vals, err := codec.Decode(tm.Table.Columns, b)
+				if err != nil {
+					return err
+				}
+				if !fn(vals) {
+					return nil
+				}
+			}
+			if resp.Msg.Done {
+				break
+			}
+			after, resume = resp.Msg.LastKey, true
+		}
+	}
+	return nil
+}
+
+// KeyOf returns the key of values (in column order) for the named index
+// (empty: the first), as Scan and Delete expect it.
+func KeyOf(t schema.Table, index string, values []any) (string, error) {
+	for i, ix := range t.Indexes {
+		if index == "" || ix.Name == index {
+			norm := make([]any, len(t.Columns))
+			for _, k := range ix.Keys {
+				ci := t.ColumnIndex(k)
+				v, err := schema.Normalize(schema.Column{Name: t.Columns[ci].Name, Type: t.Columns[ci].Type}, values[ci])
+				if err != nil {
+					return "", fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+				}
+				norm[ci] = v
+			}
+			return keyOf(t, i, norm), nil
+		}
+	}
+	return "", fmt.Errorf("%w: table %s has no index %s", ErrNotFound, t.Name, index)
 }

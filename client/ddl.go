@@ -197,3 +197,10 @@ func (c *Client) NameServer(ctx context.Context) (openmldbv1connect.NameServerCl
 
 // Etcd exposes the client's etcd connection to tools in this module.
 func (c *Client) Etcd() *clientv3.Client { return c.etcd }
+
+// Refresh re-reads every table and replica status from etcd at once,
+// instead of waiting for the watch (apiserver's POST /refresh).
+func (c *Client) Refresh(ctx context.Context) error {
+	_, err := c.load(ctx)
+	return err
+}

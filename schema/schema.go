@@ -70,6 +70,9 @@ type Column struct {
 	Name    string `json:"name"`
 	Type    Type   `json:"type"`
 	NotNull bool   `json:"not_null,omitempty"`
+	// Default is used by INSERTs that omit the column: nil (none), bool,
+	// a number, or a string (dates as yyyy-mm-dd); see Normalize.
+	Default any `json:"default,omitempty"`
 }
 
 // TTLType names as OpenMLDB's.

@@ -38,7 +38,7 @@ func main() {
 	}
 }
 
-var layout = cluster.Options{Coords: 1, Nameservers: 2, Tablets: 3}
+var layout = cluster.Options{Coords: 1, Nameservers: 2, Tablets: 3, APIServers: 1}
 
 func up(release, dir string, freePorts bool) error {
 	abs, err := filepath.Abs(dir)
@@ -70,7 +70,7 @@ func up(release, dir string, freePorts bool) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	fmt.Printf("openmldb-go cluster running under %s/ (1 coord, 2 nameservers, 3 tablets)\n\n", dir)
+	fmt.Printf("openmldb-go cluster running under %s/ (1 coord, 2 nameservers, 3 tablets, 1 apiserver)\n\n", dir)
 	for _, cmd := range []string{"showns", "showtablet"} {
 		var out string
 		for ctx.Err() == nil {
@@ -83,6 +83,10 @@ func up(release, dir string, freePorts bool) error {
 	}
 	fmt.Printf("Reach it with:\n  %s/bin/openmldb --role=ns_client --zk_cluster=%s --zk_root_path=%s\n",
 		release, c.ZkCluster, c.RootPath)
+	fmt.Printf("  %s/bin/openmldb --role=sql_client --zk_cluster=%s --zk_root_path=%s\n", release, c.ZkCluster, c.RootPath)
+	if len(c.APIServers) > 0 {
+		fmt.Printf("  curl http://%s/dbs   (REST API)\n", c.APIServers[0].Endpoint)
+	}
 	fmt.Printf("Each node is a directory with bin/start.sh, e.g. bash %s/tablet1/bin/start.sh stop tablet\n", dir)
 	fmt.Println("Stop everything with: make stop (data stays under " + dir + "/; make clean removes it)")
 	return nil

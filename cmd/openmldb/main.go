@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/openmldb-go/openmldb/internal/apiserver"
 	"github.com/openmldb-go/openmldb/internal/buildinfo"
 	"github.com/openmldb-go/openmldb/internal/config"
 	"github.com/openmldb-go/openmldb/internal/coord"
@@ -16,6 +17,7 @@ import (
 	"github.com/openmldb-go/openmldb/internal/nsclient"
 	"github.com/openmldb-go/openmldb/internal/ops"
 	"github.com/openmldb-go/openmldb/internal/server"
+	"github.com/openmldb-go/openmldb/internal/sqlclient"
 	"github.com/openmldb-go/openmldb/internal/tablet"
 	"github.com/openmldb-go/openmldb/internal/tabletclient"
 )
@@ -68,6 +70,13 @@ func run(args []string) int {
 		}
 	case "ops":
 		err = ops.Run(ctx, cfg, os.Stdout)
+	case "sql_client":
+		err = sqlclient.Run(ctx, cfg, os.Stdin, os.Stdout)
+		if errors.Is(err, sqlclient.ErrStatementFailed) {
+			return 1
+		}
+	case "apiserver":
+		err = apiserver.Run(ctx, cfg, log)
 	}
 	if err != nil {
 		if cfg.LogDir != "" {

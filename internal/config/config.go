@@ -51,13 +51,14 @@ func Usagef(format string, args ...any) error {
 }
 
 // Roles lists every role the binary knows, in the order help prints them.
-var Roles = []string{"coord", "nameserver", "tablet", "ns_client", "client", "mon", "ops"}
+var Roles = []string{"coord", "nameserver", "tablet", "apiserver", "ns_client", "sql_client", "client", "mon", "ops"}
 
 // DefaultEndpoints are the per-role defaults of DESIGN.md §1.
 var DefaultEndpoints = map[string]string{
 	"coord":      "127.0.0.1:2379",
 	"nameserver": "127.0.0.1:7527",
 	"tablet":     "127.0.0.1:10921",
+	"apiserver":  "127.0.0.1:9080",
 }
 
 // Config is every flag of every role. Like OpenMLDB's gflags, all roles
@@ -220,7 +221,7 @@ func Parse(args []string) (*Config, error) {
 }
 
 func (c *Config) validate(raw *rawFlags) error {
-	server := c.Role == "coord" || c.Role == "nameserver" || c.Role == "tablet"
+	server := c.Role == "coord" || c.Role == "nameserver" || c.Role == "tablet" || c.Role == "apiserver"
 	if server || c.Endpoint != "" {
 		if err := ValidateEndpoint(c.Endpoint); err != nil {
 			return fmt.Errorf("--endpoint: %w", err)

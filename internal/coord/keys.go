@@ -8,6 +8,8 @@ package coord
 //	<root>/nameservers/<ep>       nameserver info, leased (JSON NodeInfo)
 //	<root>/nodes/<ep>             tablet registration, leased (JSON NodeInfo)
 //	<root>/tablets/<ep>           tablet record kept by the leader (JSON TabletRecord)
+//	<root>/apiservers/<ep>        apiserver info, leased (JSON NodeInfo)
+//	<root>/global_variables/<n>   SET GLOBAL values
 type Keys struct{ Root string }
 
 func (k Keys) join(parts ...string) string {
@@ -41,3 +43,15 @@ func (k Keys) TabletRecordPrefix() string { return k.join("tablets") + "/" }
 
 // TabletRecord is the persistent record of one tablet.
 func (k Keys) TabletRecord(ep string) string { return k.TabletRecordPrefix() + ep }
+
+// APIServerPrefix holds one leased key per running apiserver (JSON NodeInfo).
+func (k Keys) APIServerPrefix() string { return k.join("apiservers") + "/" }
+
+// APIServer is the leased info key of one apiserver.
+func (k Keys) APIServer(ep string) string { return k.APIServerPrefix() + ep }
+
+// GlobalVariable holds the value of a SET GLOBAL variable.
+func (k Keys) GlobalVariable(name string) string { return k.join("global_variables", name) }
+
+// GlobalVariablePrefix holds every SET GLOBAL variable.
+func (k Keys) GlobalVariablePrefix() string { return k.join("global_variables") + "/" }

@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	case "showopstatus":
 		return t.showOpStatus(ctx)
 	case "showtablestatus":
-		cli.PrintTable(out, nsclient.TableStatusHeader, nsclient.TableStatusRows(t.cli.TableStatuses(cfg.Filter)))
+		cli.PrintTable(out, cli.TableStatusHeader, cli.TableStatusRows(t.cli.TableStatuses(cfg.Filter)))
 		return nil
 	case "pre-upgrade":
 		return t.withAutoFailoverOff(ctx, func() error {

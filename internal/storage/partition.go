@@ -434,3 +434,34 @@ func (p *Partition) Keys(i int) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Traverse returns the live rows of the keys of the first index that sort
+// after afterKey, whole keys at a time, stopping once at least limit rows
+// are collected. lastKey is the last key returned; done says no key follows.
+// Every row is in the first index exactly once, so paging visits each row once.
+// resume says afterKey is meaningful (the empty string is a valid key).
+func (p *Partition) Traverse(afterKey string, resume bool, limit int, now time.Time) (rows []Row, lastKey string, done bool) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	keys := p.Keys(0)
+	i := sort.SearchStrings(keys, afterKey)
+	if i < len(keys) && keys[i] == afterKey {
+		i++
+	}
+	if !resume {
+		i = 0
+	}
+	for ; i < len(keys); i++ {
+		if len(rows) >= limit {
+			return rows, lastKey, false
+		}
+		got, err := p.Scan(keys[i], ScanOptions{}, now)
+		if err != nil {
+			continue
+		}
+		rows = append(rows, got...)
+		lastKey = keys[i]
+	}
+	return rows, lastKey, true
+}

@@ -448,3 +448,27 @@ func (d *data) gcLoop(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// Traverse pages through a partition's rows for full-scan previews.
+func (d *data) Traverse(ctx context.Context, req *connect.Request[openmldbv1.TraverseRequest]) (*connect.Response[openmldbv1.TraverseResponse], error) {
+	m := req.Msg
+	h, err := d.get(m.Tid, m.Pid)
+	if err != nil {
+		return nil, err
+	}
+	if !m.AllowFollower {
+		if err := d.checkLeader(h); err != nil {
+			return nil, err
+		}
+	}
+	limit := int(m.Limit)
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	rows, last, done := h.rep.part.Traverse(m.AfterKey, m.Resume, limit, time.Now())
+	resp := &openmldbv1.TraverseResponse{LastKey: last, Done: done}
+	for _, r := range rows {
+		resp.Rows = append(resp.Rows, r.Data)
+	}
+	return connect.NewResponse(resp), nil
+}

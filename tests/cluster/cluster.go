@@ -22,6 +22,7 @@ type Options struct {
 	Coords      int // 1 or 3
 	Nameservers int
 	Tablets     int
+	APIServers  int
 	// RootPath is --zk_root_path (default /openmldb).
 	RootPath string
 	// DefaultPorts uses DESIGN.md's default endpoints instead of free ports.
@@ -39,6 +40,7 @@ type Cluster struct {
 	Coords      []*Node
 	Nameservers []*Node
 	Tablets     []*Node
+	APIServers  []*Node `json:",omitempty"`
 }
 
 // Node is one node directory running one component.
@@ -57,7 +59,8 @@ func (c *Cluster) All() []*Node {
 	var all []*Node
 	all = append(all, c.Coords...)
 	all = append(all, c.Nameservers...)
-	return append(all, c.Tablets...)
+	all = append(all, c.Tablets...)
+	return append(all, c.APIServers...)
 }
 
 // Layout creates node directories under dir from the release directory.
@@ -86,6 +89,10 @@ func Layout(dir, release string, o Options) (*Cluster, error) {
 	for i := 1; i <= o.Tablets; i++ {
 		c.Tablets = append(c.Tablets, &Node{Name: fmt.Sprintf("tablet%d", i), Component: "tablet", c: c,
 			Endpoint: ports.next(10921 + 2*(i-1)), RaftEndpoint: ports.next(10922 + 2*(i-1))})
+	}
+	for i := 1; i <= o.APIServers; i++ {
+		c.APIServers = append(c.APIServers, &Node{Name: fmt.Sprintf("apiserver%d", i), Component: "apiserver", c: c,
+			Endpoint: ports.next(9080 + i - 1)})
 	}
 	ports.release()
 	for _, n := range c.All() {
@@ -306,6 +313,13 @@ func (c *Cluster) Run(ctx context.Context, args ...string) (string, error) {
 	return buf.String(), err
 }
 
+// SQLClient runs statements through sql_client --interactive=false --cmd.
+func (c *Cluster) SQLClient(ctx context.Context, statements string, extra ...string) (string, error) {
+	args := append([]string{"--role=sql_client", "--zk_cluster=" + c.ZkCluster, "--zk_root_path=" + c.RootPath,
+		"--interactive=false", "--cmd=" + statements}, extra...)
+	return c.Run(ctx, args...)
+}
+
 // NSClient runs one ns_client command against the cluster.
 func (c *Cluster) NSClient(ctx context.Context, command string, extra ...string) (string, error) {
 	args := append([]string{"--role=ns_client", "--zk_cluster=" + c.ZkCluster, "--zk_root_path=" + c.RootPath,
@@ -314,15 +328,14 @@ func (c *Cluster) NSClient(ctx context.Context, command string, extra ...string)
 }
 
 // StartAll starts coords (concurrently: a multi-member etcd is only ready
-// once a quorum runs), then nameservers, then tablets.
+// once a quorum runs), then nameservers, then tablets, then apiservers.
 func (c *Cluster) StartAll(mon bool) error {
-	if err := startConcurrently(c.Coords, mon); err != nil {
-		return err
+	for _, group := range [][]*Node{c.Coords, c.Nameservers, c.Tablets, c.APIServers} {
+		if err := startConcurrently(group, mon); err != nil {
+			return err
+		}
 	}
-	if err := startConcurrently(c.Nameservers, mon); err != nil {
-		return err
-	}
-	return startConcurrently(c.Tablets, mon)
+	return nil
 }
 
 func startConcurrently(nodes []*Node, mon bool) error {
@@ -343,7 +356,7 @@ func startConcurrently(nodes []*Node, mon bool) error {
 // does not stop. It is safe to call on a partly started cluster.
 func (c *Cluster) StopAll() error {
 	var errs []error
-	for _, group := range [][]*Node{c.Tablets, c.Nameservers, c.Coords} {
+	for _, group := range [][]*Node{c.APIServers, c.Tablets, c.Nameservers, c.Coords} {
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		for _, n := range group {

@@ -72,7 +72,7 @@ func (x ChangeMembershipRequest_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChangeMembershipRequest_Action.Descriptor instead.
 func (ChangeMembershipRequest_Action) EnumDescriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12, 0}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14, 0}
 }
 
 // RequestID makes a retried write idempotent: a partition applies each id once.
@@ -424,6 +424,157 @@ func (x *ScanResponse) GetTs() []int64 {
 	return nil
 }
 
+// TraverseRequest pages through a partition's rows in key order of the
+// first index (each row once), for full-scan previews.
+type TraverseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Tid   uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	Pid   uint32                 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	// Continue after this key (exclusive); empty = from the start.
+	AfterKey string `protobuf:"bytes,3,opt,name=after_key,json=afterKey,proto3" json:"after_key,omitempty"`
+	// Rows per page (the page may end early at a key boundary; 0 = 1000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	AllowFollower bool   `protobuf:"varint,5,opt,name=allow_follower,json=allowFollower,proto3" json:"allow_follower,omitempty"`
+	// after_key is set (the empty string is a valid key).
+	Resume        bool `protobuf:"varint,6,opt,name=resume,proto3" json:"resume,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraverseRequest) Reset() {
+	*x = TraverseRequest{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraverseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraverseRequest) ProtoMessage() {}
+
+func (x *TraverseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraverseRequest.ProtoReflect.Descriptor instead.
+func (*TraverseRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TraverseRequest) GetTid() uint32 {
+	if x != nil {
+		return x.Tid
+	}
+	return 0
+}
+
+func (x *TraverseRequest) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *TraverseRequest) GetAfterKey() string {
+	if x != nil {
+		return x.AfterKey
+	}
+	return ""
+}
+
+func (x *TraverseRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *TraverseRequest) GetAllowFollower() bool {
+	if x != nil {
+		return x.AllowFollower
+	}
+	return false
+}
+
+func (x *TraverseRequest) GetResume() bool {
+	if x != nil {
+		return x.Resume
+	}
+	return false
+}
+
+type TraverseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rows  [][]byte               `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Last key fully returned; pass it as after_key for the next page.
+	LastKey string `protobuf:"bytes,2,opt,name=last_key,json=lastKey,proto3" json:"last_key,omitempty"`
+	// No more keys after last_key.
+	Done          bool `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TraverseResponse) Reset() {
+	*x = TraverseResponse{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TraverseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TraverseResponse) ProtoMessage() {}
+
+func (x *TraverseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TraverseResponse.ProtoReflect.Descriptor instead.
+func (*TraverseResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TraverseResponse) GetRows() [][]byte {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *TraverseResponse) GetLastKey() string {
+	if x != nil {
+		return x.LastKey
+	}
+	return ""
+}
+
+func (x *TraverseResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
 type DeleteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tid           uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
@@ -437,7 +588,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[5]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -449,7 +600,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[5]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -462,7 +613,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{5}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeleteRequest) GetTid() uint32 {
@@ -509,7 +660,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[6]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +672,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[6]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +685,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{6}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeleteResponse) GetDeleted() uint32 {
@@ -570,7 +721,7 @@ type PartitionStatus struct {
 
 func (x *PartitionStatus) Reset() {
 	*x = PartitionStatus{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +733,7 @@ func (x *PartitionStatus) String() string {
 func (*PartitionStatus) ProtoMessage() {}
 
 func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +746,7 @@ func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStatus.ProtoReflect.Descriptor instead.
 func (*PartitionStatus) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{7}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PartitionStatus) GetTid() uint32 {
@@ -701,7 +852,7 @@ type GetTableStatusRequest struct {
 
 func (x *GetTableStatusRequest) Reset() {
 	*x = GetTableStatusRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +864,7 @@ func (x *GetTableStatusRequest) String() string {
 func (*GetTableStatusRequest) ProtoMessage() {}
 
 func (x *GetTableStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +877,7 @@ func (x *GetTableStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTableStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetTableStatusRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{8}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetTableStatusRequest) GetTid() uint32 {
@@ -759,7 +910,7 @@ type GetTableStatusResponse struct {
 
 func (x *GetTableStatusResponse) Reset() {
 	*x = GetTableStatusResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +922,7 @@ func (x *GetTableStatusResponse) String() string {
 func (*GetTableStatusResponse) ProtoMessage() {}
 
 func (x *GetTableStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +935,7 @@ func (x *GetTableStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTableStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetTableStatusResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{9}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetTableStatusResponse) GetPartitions() []*PartitionStatus {
@@ -804,7 +955,7 @@ type MembershipRequest struct {
 
 func (x *MembershipRequest) Reset() {
 	*x = MembershipRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +967,7 @@ func (x *MembershipRequest) String() string {
 func (*MembershipRequest) ProtoMessage() {}
 
 func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +980,7 @@ func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipRequest.ProtoReflect.Descriptor instead.
 func (*MembershipRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{10}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MembershipRequest) GetTid() uint32 {
@@ -864,7 +1015,7 @@ type MembershipResponse struct {
 
 func (x *MembershipResponse) Reset() {
 	*x = MembershipResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1027,7 @@ func (x *MembershipResponse) String() string {
 func (*MembershipResponse) ProtoMessage() {}
 
 func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1040,7 @@ func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
 func (*MembershipResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{11}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MembershipResponse) GetVoters() map[uint64]string {
@@ -947,7 +1098,7 @@ type ChangeMembershipRequest struct {
 
 func (x *ChangeMembershipRequest) Reset() {
 	*x = ChangeMembershipRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -959,7 +1110,7 @@ func (x *ChangeMembershipRequest) String() string {
 func (*ChangeMembershipRequest) ProtoMessage() {}
 
 func (x *ChangeMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -972,7 +1123,7 @@ func (x *ChangeMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeMembershipRequest.ProtoReflect.Descriptor instead.
 func (*ChangeMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChangeMembershipRequest) GetTid() uint32 {
@@ -1018,7 +1169,7 @@ type ChangeMembershipResponse struct {
 
 func (x *ChangeMembershipResponse) Reset() {
 	*x = ChangeMembershipResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1181,7 @@ func (x *ChangeMembershipResponse) String() string {
 func (*ChangeMembershipResponse) ProtoMessage() {}
 
 func (x *ChangeMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1194,7 @@ func (x *ChangeMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeMembershipResponse.ProtoReflect.Descriptor instead.
 func (*ChangeMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{13}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{15}
 }
 
 type TransferLeaderRequest struct {
@@ -1057,7 +1208,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1220,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1233,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TransferLeaderRequest) GetTid() uint32 {
@@ -1114,7 +1265,7 @@ type TransferLeaderResponse struct {
 
 func (x *TransferLeaderResponse) Reset() {
 	*x = TransferLeaderResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1277,7 @@ func (x *TransferLeaderResponse) String() string {
 func (*TransferLeaderResponse) ProtoMessage() {}
 
 func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1290,7 @@ func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{15}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{17}
 }
 
 var File_openmldb_v1_tablet_proto protoreflect.FileDescriptor
@@ -1173,7 +1324,18 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	" \x01(\bR\rallowFollower\"2\n" +
 	"\fScanResponse\x12\x12\n" +
 	"\x04rows\x18\x01 \x03(\fR\x04rows\x12\x0e\n" +
-	"\x02ts\x18\x02 \x03(\x03R\x02ts\"\x83\x01\n" +
+	"\x02ts\x18\x02 \x03(\x03R\x02ts\"\xa7\x01\n" +
+	"\x0fTraverseRequest\x12\x10\n" +
+	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
+	"\x03pid\x18\x02 \x01(\rR\x03pid\x12\x1b\n" +
+	"\tafter_key\x18\x03 \x01(\tR\bafterKey\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12%\n" +
+	"\x0eallow_follower\x18\x05 \x01(\bR\rallowFollower\x12\x16\n" +
+	"\x06resume\x18\x06 \x01(\bR\x06resume\"U\n" +
+	"\x10TraverseResponse\x12\x12\n" +
+	"\x04rows\x18\x01 \x03(\fR\x04rows\x12\x19\n" +
+	"\blast_key\x18\x02 \x01(\tR\alastKey\x12\x12\n" +
+	"\x04done\x18\x03 \x01(\bR\x04done\"\x83\x01\n" +
 	"\rDeleteRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12\x10\n" +
@@ -1241,7 +1403,7 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12*\n" +
 	"\x11target_replica_id\x18\x03 \x01(\x04R\x0ftargetReplicaId\"\x18\n" +
-	"\x16TransferLeaderResponse2\xa8\x04\n" +
+	"\x16TransferLeaderResponse2\xf1\x04\n" +
 	"\x06Tablet\x12M\n" +
 	"\n" +
 	"Membership\x12\x1e.openmldb.v1.MembershipRequest\x1a\x1f.openmldb.v1.MembershipResponse\x12_\n" +
@@ -1249,7 +1411,8 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x0eTransferLeader\x12\".openmldb.v1.TransferLeaderRequest\x1a#.openmldb.v1.TransferLeaderResponse\x128\n" +
 	"\x03Put\x12\x17.openmldb.v1.PutRequest\x1a\x18.openmldb.v1.PutResponse\x12;\n" +
 	"\x04Scan\x12\x18.openmldb.v1.ScanRequest\x1a\x19.openmldb.v1.ScanResponse\x12A\n" +
-	"\x06Delete\x12\x1a.openmldb.v1.DeleteRequest\x1a\x1b.openmldb.v1.DeleteResponse\x12Y\n" +
+	"\x06Delete\x12\x1a.openmldb.v1.DeleteRequest\x1a\x1b.openmldb.v1.DeleteResponse\x12G\n" +
+	"\bTraverse\x12\x1c.openmldb.v1.TraverseRequest\x1a\x1d.openmldb.v1.TraverseResponse\x12Y\n" +
 	"\x0eGetTableStatus\x12\".openmldb.v1.GetTableStatusRequest\x1a#.openmldb.v1.GetTableStatusResponseB@Z>github.com/openmldb-go/openmldb/api/gen/openmldb/v1;openmldbv1b\x06proto3"
 
 var (
@@ -1265,7 +1428,7 @@ func file_openmldb_v1_tablet_proto_rawDescGZIP() []byte {
 }
 
 var file_openmldb_v1_tablet_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_openmldb_v1_tablet_proto_goTypes = []any{
 	(ChangeMembershipRequest_Action)(0), // 0: openmldb.v1.ChangeMembershipRequest.Action
 	(*RequestID)(nil),                   // 1: openmldb.v1.RequestID
@@ -1273,43 +1436,47 @@ var file_openmldb_v1_tablet_proto_goTypes = []any{
 	(*PutResponse)(nil),                 // 3: openmldb.v1.PutResponse
 	(*ScanRequest)(nil),                 // 4: openmldb.v1.ScanRequest
 	(*ScanResponse)(nil),                // 5: openmldb.v1.ScanResponse
-	(*DeleteRequest)(nil),               // 6: openmldb.v1.DeleteRequest
-	(*DeleteResponse)(nil),              // 7: openmldb.v1.DeleteResponse
-	(*PartitionStatus)(nil),             // 8: openmldb.v1.PartitionStatus
-	(*GetTableStatusRequest)(nil),       // 9: openmldb.v1.GetTableStatusRequest
-	(*GetTableStatusResponse)(nil),      // 10: openmldb.v1.GetTableStatusResponse
-	(*MembershipRequest)(nil),           // 11: openmldb.v1.MembershipRequest
-	(*MembershipResponse)(nil),          // 12: openmldb.v1.MembershipResponse
-	(*ChangeMembershipRequest)(nil),     // 13: openmldb.v1.ChangeMembershipRequest
-	(*ChangeMembershipResponse)(nil),    // 14: openmldb.v1.ChangeMembershipResponse
-	(*TransferLeaderRequest)(nil),       // 15: openmldb.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil),      // 16: openmldb.v1.TransferLeaderResponse
-	nil,                                 // 17: openmldb.v1.MembershipResponse.VotersEntry
-	nil,                                 // 18: openmldb.v1.MembershipResponse.NonVotersEntry
+	(*TraverseRequest)(nil),             // 6: openmldb.v1.TraverseRequest
+	(*TraverseResponse)(nil),            // 7: openmldb.v1.TraverseResponse
+	(*DeleteRequest)(nil),               // 8: openmldb.v1.DeleteRequest
+	(*DeleteResponse)(nil),              // 9: openmldb.v1.DeleteResponse
+	(*PartitionStatus)(nil),             // 10: openmldb.v1.PartitionStatus
+	(*GetTableStatusRequest)(nil),       // 11: openmldb.v1.GetTableStatusRequest
+	(*GetTableStatusResponse)(nil),      // 12: openmldb.v1.GetTableStatusResponse
+	(*MembershipRequest)(nil),           // 13: openmldb.v1.MembershipRequest
+	(*MembershipResponse)(nil),          // 14: openmldb.v1.MembershipResponse
+	(*ChangeMembershipRequest)(nil),     // 15: openmldb.v1.ChangeMembershipRequest
+	(*ChangeMembershipResponse)(nil),    // 16: openmldb.v1.ChangeMembershipResponse
+	(*TransferLeaderRequest)(nil),       // 17: openmldb.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),      // 18: openmldb.v1.TransferLeaderResponse
+	nil,                                 // 19: openmldb.v1.MembershipResponse.VotersEntry
+	nil,                                 // 20: openmldb.v1.MembershipResponse.NonVotersEntry
 }
 var file_openmldb_v1_tablet_proto_depIdxs = []int32{
 	1,  // 0: openmldb.v1.PutRequest.ids:type_name -> openmldb.v1.RequestID
 	1,  // 1: openmldb.v1.DeleteRequest.id:type_name -> openmldb.v1.RequestID
-	8,  // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
-	17, // 3: openmldb.v1.MembershipResponse.voters:type_name -> openmldb.v1.MembershipResponse.VotersEntry
-	18, // 4: openmldb.v1.MembershipResponse.non_voters:type_name -> openmldb.v1.MembershipResponse.NonVotersEntry
+	10, // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
+	19, // 3: openmldb.v1.MembershipResponse.voters:type_name -> openmldb.v1.MembershipResponse.VotersEntry
+	20, // 4: openmldb.v1.MembershipResponse.non_voters:type_name -> openmldb.v1.MembershipResponse.NonVotersEntry
 	0,  // 5: openmldb.v1.ChangeMembershipRequest.action:type_name -> openmldb.v1.ChangeMembershipRequest.Action
-	11, // 6: openmldb.v1.Tablet.Membership:input_type -> openmldb.v1.MembershipRequest
-	13, // 7: openmldb.v1.Tablet.ChangeMembership:input_type -> openmldb.v1.ChangeMembershipRequest
-	15, // 8: openmldb.v1.Tablet.TransferLeader:input_type -> openmldb.v1.TransferLeaderRequest
+	13, // 6: openmldb.v1.Tablet.Membership:input_type -> openmldb.v1.MembershipRequest
+	15, // 7: openmldb.v1.Tablet.ChangeMembership:input_type -> openmldb.v1.ChangeMembershipRequest
+	17, // 8: openmldb.v1.Tablet.TransferLeader:input_type -> openmldb.v1.TransferLeaderRequest
 	2,  // 9: openmldb.v1.Tablet.Put:input_type -> openmldb.v1.PutRequest
 	4,  // 10: openmldb.v1.Tablet.Scan:input_type -> openmldb.v1.ScanRequest
-	6,  // 11: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
-	9,  // 12: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
-	12, // 13: openmldb.v1.Tablet.Membership:output_type -> openmldb.v1.MembershipResponse
-	14, // 14: openmldb.v1.Tablet.ChangeMembership:output_type -> openmldb.v1.ChangeMembershipResponse
-	16, // 15: openmldb.v1.Tablet.TransferLeader:output_type -> openmldb.v1.TransferLeaderResponse
-	3,  // 16: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
-	5,  // 17: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
-	7,  // 18: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
-	10, // 19: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
-	13, // [13:20] is the sub-list for method output_type
-	6,  // [6:13] is the sub-list for method input_type
+	8,  // 11: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
+	6,  // 12: openmldb.v1.Tablet.Traverse:input_type -> openmldb.v1.TraverseRequest
+	11, // 13: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
+	14, // 14: openmldb.v1.Tablet.Membership:output_type -> openmldb.v1.MembershipResponse
+	16, // 15: openmldb.v1.Tablet.ChangeMembership:output_type -> openmldb.v1.ChangeMembershipResponse
+	18, // 16: openmldb.v1.Tablet.TransferLeader:output_type -> openmldb.v1.TransferLeaderResponse
+	3,  // 17: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
+	5,  // 18: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
+	9,  // 19: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
+	7,  // 20: openmldb.v1.Tablet.Traverse:output_type -> openmldb.v1.TraverseResponse
+	12, // 21: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
+	14, // [14:22] is the sub-list for method output_type
+	6,  // [6:14] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -1326,7 +1493,7 @@ func file_openmldb_v1_tablet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_tablet_proto_rawDesc), len(file_openmldb_v1_tablet_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

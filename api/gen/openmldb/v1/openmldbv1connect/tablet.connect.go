@@ -47,6 +47,8 @@ const (
 	TabletScanProcedure = "/openmldb.v1.Tablet/Scan"
 	// TabletDeleteProcedure is the fully-qualified name of the Tablet's Delete RPC.
 	TabletDeleteProcedure = "/openmldb.v1.Tablet/Delete"
+	// TabletTraverseProcedure is the fully-qualified name of the Tablet's Traverse RPC.
+	TabletTraverseProcedure = "/openmldb.v1.Tablet/Traverse"
 	// TabletGetTableStatusProcedure is the fully-qualified name of the Tablet's GetTableStatus RPC.
 	TabletGetTableStatusProcedure = "/openmldb.v1.Tablet/GetTableStatus"
 )
@@ -62,6 +64,7 @@ type TabletClient interface {
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
+	Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error)
 	GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error)
 }
 
@@ -112,6 +115,12 @@ func NewTabletClient(httpClient connect.HTTPClient, baseURL string, opts ...conn
 			connect.WithSchema(tabletMethods.ByName("Delete")),
 			connect.WithClientOptions(opts...),
 		),
+		traverse: connect.NewClient[v1.TraverseRequest, v1.TraverseResponse](
+			httpClient,
+			baseURL+TabletTraverseProcedure,
+			connect.WithSchema(tabletMethods.ByName("Traverse")),
+			connect.WithClientOptions(opts...),
+		),
 		getTableStatus: connect.NewClient[v1.GetTableStatusRequest, v1.GetTableStatusResponse](
 			httpClient,
 			baseURL+TabletGetTableStatusProcedure,
@@ -129,6 +138,7 @@ type tabletClient struct {
 	put              *connect.Client[v1.PutRequest, v1.PutResponse]
 	scan             *connect.Client[v1.ScanRequest, v1.ScanResponse]
 	delete           *connect.Client[v1.DeleteRequest, v1.DeleteResponse]
+	traverse         *connect.Client[v1.TraverseRequest, v1.TraverseResponse]
 	getTableStatus   *connect.Client[v1.GetTableStatusRequest, v1.GetTableStatusResponse]
 }
 
@@ -162,6 +172,11 @@ func (c *tabletClient) Delete(ctx context.Context, req *connect.Request[v1.Delet
 	return c.delete.CallUnary(ctx, req)
 }
 
+// Traverse calls openmldb.v1.Tablet.Traverse.
+func (c *tabletClient) Traverse(ctx context.Context, req *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error) {
+	return c.traverse.CallUnary(ctx, req)
+}
+
 // GetTableStatus calls openmldb.v1.Tablet.GetTableStatus.
 func (c *tabletClient) GetTableStatus(ctx context.Context, req *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error) {
 	return c.getTableStatus.CallUnary(ctx, req)
@@ -178,6 +193,7 @@ type TabletHandler interface {
 	Put(context.Context, *connect.Request[v1.PutRequest]) (*connect.Response[v1.PutResponse], error)
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
+	Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error)
 	GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error)
 }
 
@@ -224,6 +240,12 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 		connect.WithSchema(tabletMethods.ByName("Delete")),
 		connect.WithHandlerOptions(opts...),
 	)
+	tabletTraverseHandler := connect.NewUnaryHandler(
+		TabletTraverseProcedure,
+		svc.Traverse,
+		connect.WithSchema(tabletMethods.ByName("Traverse")),
+		connect.WithHandlerOptions(opts...),
+	)
 	tabletGetTableStatusHandler := connect.NewUnaryHandler(
 		TabletGetTableStatusProcedure,
 		svc.GetTableStatus,
@@ -244,6 +266,8 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 			tabletScanHandler.ServeHTTP(w, r)
 		case TabletDeleteProcedure:
 			tabletDeleteHandler.ServeHTTP(w, r)
+		case TabletTraverseProcedure:
+			tabletTraverseHandler.ServeHTTP(w, r)
 		case TabletGetTableStatusProcedure:
 			tabletGetTableStatusHandler.ServeHTTP(w, r)
 		default:
@@ -277,6 +301,10 @@ func (UnimplementedTabletHandler) Scan(context.Context, *connect.Request[v1.Scan
 
 func (UnimplementedTabletHandler) Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.Delete is not implemented"))
+}
+
+func (UnimplementedTabletHandler) Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.Traverse is not implemented"))
 }
 
 func (UnimplementedTabletHandler) GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error) {

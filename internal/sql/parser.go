@@ -1,0 +1,1089 @@
+package sql
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Parse parses exactly one statement (a trailing ; is allowed).
+func Parse(src string) (Statement, error) {
+	list, err := ParseScript(src)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) != 1 {
+		return nil, &SyntaxError{1, 1, fmt.Sprintf("expected one statement, found %d", len(list))}
+	}
+	return list[0], nil
+}
+
+// ParseScript parses statements separated by ;.
+func ParseScript(src string) ([]Statement, error) {
+	toks, err := lex(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{toks: toks, src: src}
+	var out []Statement
+	for {
+		for p.acceptSym(";") {
+		}
+		if p.peek().kind == tokEOF {
+			break
+		}
+		st, err := p.statement()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+		if p.peek().kind != tokEOF && !p.isSym(";") {
+			return nil, p.errExpected("';' or end of statement")
+		}
+	}
+	if len(out) == 0 {
+		return nil, &SyntaxError{1, 1, "empty statement"}
+	}
+	return out, nil
+}
+
+// SplitStatements splits a script at top-level semicolons (outside strings
+// and comments) and reports whether the last statement is complete. Shells
+// use it to know when to stop reading lines.
+func SplitStatements(src string) (stmts []string, complete bool) {
+	start := 0
+	var q byte
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case q != 0:
+			if c == '\\' && q != '`' {
+				i++
+			} else if c == q {
+				q = 0
+			}
+		case c == '\'' || c == '"' || c == '`':
+			q = c
+		case c == '-' && i+1 < len(src) && src[i+1] == '-':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case c == ';':
+			if s := strings.TrimSpace(src[start:i]); s != "" {
+				stmts = append(stmts, s)
+			}
+			start = i + 1
+		}
+	}
+	rest := strings.TrimSpace(src[start:])
+	if rest != "" {
+		stmts = append(stmts, rest)
+		return stmts, false
+	}
+	return stmts, true
+}
+
+type parser struct {
+	toks  []token
+	pos   int
+	src   string
+	nargs int // placeholders seen
+}
+
+func (p *parser) peek() token { return p.toks[p.pos] }
+func (p *parser) peekN(n int) token {
+	if p.pos+n < len(p.toks) {
+		return p.toks[p.pos+n]
+	}
+	return p.toks[len(p.toks)-1]
+}
+func (p *parser) next() token {
+	t := p.toks[p.pos]
+	if t.kind != tokEOF {
+		p.pos++
+	}
+	return t
+}
+
+func (p *parser) errAt(t token, format string, args ...any) error {
+	return &SyntaxError{t.line, t.col, fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) errExpected(what string) error {
+	t := p.peek()
+	return p.errAt(t, "expected %s, found %s", what, t.describe())
+}
+
+// isKw reports whether the next token is the keyword kw (case-insensitive).
+func (p *parser) isKw(kw string) bool {
+	t := p.peek()
+	return t.kind == tokIdent && strings.EqualFold(t.text, kw)
+}
+
+func (p *parser) isKwAt(n int, kw string) bool {
+	t := p.peekN(n)
+	return t.kind == tokIdent && strings.EqualFold(t.text, kw)
+}
+
+func (p *parser) acceptKw(kws ...string) bool {
+	for i, kw := range kws {
+		if !p.isKwAt(i, kw) {
+			return false
+		}
+	}
+	p.pos += len(kws)
+	return true
+}
+
+func (p *parser) expectKw(kws ...string) error {
+	for _, kw := range kws {
+		if !p.isKw(kw) {
+			return p.errExpected(strings.ToUpper(kw))
+		}
+		p.next()
+	}
+	return nil
+}
+
+func (p *parser) isSym(s string) bool {
+	t := p.peek()
+	return t.kind == tokSymbol && t.text == s
+}
+
+func (p *parser) acceptSym(s string) bool {
+	if p.isSym(s) {
+		p.next()
+		return true
+	}
+	return false
+}
+
+func (p *parser) expectSym(s string) error {
+	if !p.acceptSym(s) {
+		return p.errExpected("'" + s + "'")
+	}
+	return nil
+}
+
+// reserved words cannot be bare identifiers (names); quote them with “.
+var reserved = map[string]bool{
+	"select": true, "from": true, "where": true, "and": true, "or": true, "not": true, "limit": true,
+	"insert": true, "into": true, "values": true, "create": true, "table": true, "drop": true, "delete": true,
+	"index": true, "options": true, "null": true, "true": true, "false": true, "as": true, "is": true,
+	"in": true, "like": true, "between": true, "case": true, "when": true, "then": true, "else": true, "end": true,
+	"show": true, "use": true, "set": true, "window": true, "over": true, "join": true, "on": true, "order": true,
+	"by": true, "union": true, "partition": true, "last": true, "default": true, "database": true,
+}
+
+// ident reads a name; what is used in the error message.
+func (p *parser) ident(what string) (string, error) {
+	t := p.peek()
+	switch {
+	case t.kind == tokQuotedIdent:
+		p.next()
+		return t.text, nil
+	case t.kind == tokIdent && !reserved[strings.ToLower(t.text)] && !(t.text[0] >= '0' && t.text[0] <= '9'):
+		p.next()
+		return t.text, nil
+	}
+	return "", p.errExpected(what)
+}
+
+func (p *parser) tableName() (TableName, error) {
+	a, err := p.ident("table name")
+	if err != nil {
+		return TableName{}, err
+	}
+	if p.acceptSym(".") {
+		b, err := p.ident("table name after '.'")
+		if err != nil {
+			return TableName{}, err
+		}
+		return TableName{DB: a, Name: b}, nil
+	}
+	return TableName{Name: a}, nil
+}
+
+func (p *parser) statement() (Statement, error) {
+	t := p.peek()
+	switch {
+	case p.isKw("select"):
+		return p.selectStmt()
+	case p.isKw("insert"):
+		return p.insert()
+	case p.isKw("create"):
+		return p.create()
+	case p.isKw("drop"):
+		return p.drop()
+	case p.isKw("delete"):
+		return p.deleteStmt()
+	case p.isKw("use"):
+		p.next()
+		name, err := p.ident("database name")
+		return &Use{Name: name}, err
+	case p.isKw("show"):
+		return p.show()
+	case p.isKw("desc"), p.isKw("describe"):
+		p.next()
+		tn, err := p.tableName()
+		return &Desc{Table: tn}, err
+	case p.isKw("set"):
+		return p.set()
+	}
+	return nil, p.errAt(t, "expected a statement (SELECT, INSERT, DELETE, CREATE, DROP, USE, SHOW, DESC, SET), found %s", t.describe())
+}
+
+func (p *parser) create() (Statement, error) {
+	p.next()
+	switch {
+	case p.acceptKw("database"):
+		st := &CreateDatabase{}
+		st.IfNotExists = p.acceptKw("if", "not", "exists")
+		var err error
+		st.Name, err = p.ident("database name")
+		return st, err
+	case p.acceptKw("table"):
+		return p.createTable()
+	}
+	return nil, p.errExpected("DATABASE or TABLE after CREATE")
+}
+
+func (p *parser) drop() (Statement, error) {
+	p.next()
+	switch {
+	case p.acceptKw("database"):
+		st := &DropDatabase{IfExists: p.acceptKw("if", "exists")}
+		var err error
+		st.Name, err = p.ident("database name")
+		return st, err
+	case p.acceptKw("table"):
+		st := &DropTable{IfExists: p.acceptKw("if", "exists")}
+		var err error
+		st.Table, err = p.tableName()
+		return st, err
+	}
+	return nil, p.errExpected("DATABASE or TABLE after DROP")
+}
+
+func (p *parser) createTable() (Statement, error) {
+	st := &CreateTable{Options: map[string]Expr{}}
+	st.IfNotExists = p.acceptKw("if", "not", "exists")
+	var err error
+	if st.Table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	if err := p.expectSym("("); err != nil {
+		return nil, err
+	}
+	for {
+		if p.isKw("index") {
+			ix, err := p.indexDef()
+			if err != nil {
+				return nil, err
+			}
+			st.Indexes = append(st.Indexes, ix)
+		} else {
+			col, err := p.columnDef()
+			if err != nil {
+				return nil, err
+			}
+			st.Columns = append(st.Columns, col)
+		}
+		if p.acceptSym(",") {
+			continue
+		}
+		if err := p.expectSym(")"); err != nil {
+			return nil, p.errExpected("',' or ')' in the column list")
+		}
+		break
+	}
+	if p.acceptKw("options") {
+		if err := p.expectSym("("); err != nil {
+			return nil, err
+		}
+		for {
+			name, err := p.ident("option name (PARTITIONNUM, REPLICANUM, ...)")
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectSym("="); err != nil {
+				return nil, err
+			}
+			v, err := p.optionValue()
+			if err != nil {
+				return nil, err
+			}
+			st.Options[strings.ToUpper(name)] = v
+			if p.acceptSym(",") {
+				continue
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, p.errExpected("',' or ')' in OPTIONS")
+			}
+			break
+		}
+	}
+	return st, nil
+}
+
+// optionValue reads a literal or a bare word (e.g. STORAGE_MODE=Memory,
+// DISTRIBUTION=[...] is not supported).
+func (p *parser) optionValue() (Expr, error) {
+	t := p.peek()
+	if t.kind == tokIdent {
+		p.next()
+		return &Literal{Value: t.text}, nil
+	}
+	return p.primary()
+}
+
+func (p *parser) columnDef() (ColumnDef, error) {
+	var c ColumnDef
+	var err error
+	if c.Name, err = p.ident("column name or INDEX"); err != nil {
+		return c, err
+	}
+	t := p.peek()
+	if t.kind != tokIdent {
+		return c, p.errExpected("a column type (bool, smallint, int, bigint, float, double, timestamp, date, string)")
+	}
+	p.next()
+	c.Type = t.text
+	for {
+		switch {
+		case p.acceptKw("not", "null"):
+			c.NotNull = true
+		case p.acceptKw("null"):
+		case p.acceptKw("default"):
+			if c.Default, err = p.unary(); err != nil {
+				return c, err
+			}
+		default:
+			return c, nil
+		}
+	}
+}
+
+func (p *parser) indexDef() (IndexDef, error) {
+	var ix IndexDef
+	p.next() // INDEX
+	if p.peek().kind == tokIdent && !p.isSym("(") && !reserved[strings.ToLower(p.peek().text)] {
+		ix.Name = p.next().text
+	}
+	if err := p.expectSym("("); err != nil {
+		return ix, err
+	}
+	for {
+		kt := p.peek()
+		if kt.kind != tokIdent {
+			return ix, p.errExpected("an index option (KEY, TS, TTL_TYPE, TTL)")
+		}
+		p.next()
+		if err := p.expectSym("="); err != nil {
+			return ix, err
+		}
+		switch strings.ToUpper(kt.text) {
+		case "KEY":
+			if p.acceptSym("(") {
+				for {
+					k, err := p.ident("key column")
+					if err != nil {
+						return ix, err
+					}
+					ix.Keys = append(ix.Keys, k)
+					if p.acceptSym(",") {
+						continue
+					}
+					if err := p.expectSym(")"); err != nil {
+						return ix, err
+					}
+					break
+				}
+			} else {
+				k, err := p.ident("key column")
+				if err != nil {
+					return ix, err
+				}
+				ix.Keys = []string{k}
+			}
+		case "TS":
+			k, err := p.ident("ts column")
+			if err != nil {
+				return ix, err
+			}
+			ix.TS = k
+		case "TTL_TYPE":
+			t := p.next()
+			if t.kind != tokIdent {
+				return ix, p.errAt(t, "expected a TTL type (absolute, latest, absorlat, absandlat), found %s", t.describe())
+			}
+			ix.TTLType = t.text
+		case "TTL":
+			text, err := p.ttlText()
+			if err != nil {
+				return ix, err
+			}
+			ix.TTL = text
+		default:
+			return ix, p.errAt(kt, "unknown index option %s (want KEY, TS, TTL_TYPE or TTL)", kt.describe())
+		}
+		if p.acceptSym(",") {
+			continue
+		}
+		if err := p.expectSym(")"); err != nil {
+			return ix, p.errExpected("',' or ')' in INDEX(...)")
+		}
+		return ix, nil
+	}
+}
+
+// ttlText reads 30d, 100, 0 or (30d, 100) and returns it as written.
+func (p *parser) ttlText() (string, error) {
+	word := func() (string, error) {
+		t := p.peek()
+		if t.kind == tokInt || t.kind == tokIdent {
+			p.next()
+			return t.text, nil
+		}
+		return "", p.errExpected("a TTL like 30d, 12h, 100 or (30d, 100)")
+	}
+	if p.acceptSym("(") {
+		a, err := word()
+		if err != nil {
+			return "", err
+		}
+		if err := p.expectSym(","); err != nil {
+			return "", err
+		}
+		b, err := word()
+		if err != nil {
+			return "", err
+		}
+		if err := p.expectSym(")"); err != nil {
+			return "", err
+		}
+		return "(" + a + "," + b + ")", nil
+	}
+	return word()
+}
+
+func (p *parser) insert() (Statement, error) {
+	p.next()
+	if err := p.expectKw("into"); err != nil {
+		return nil, err
+	}
+	st := &Insert{}
+	var err error
+	if st.Table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	if p.acceptSym("(") {
+		for {
+			c, err := p.ident("column name")
+			if err != nil {
+				return nil, err
+			}
+			st.Columns = append(st.Columns, c)
+			if p.acceptSym(",") {
+				continue
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	if err := p.expectKw("values"); err != nil {
+		return nil, err
+	}
+	for {
+		if err := p.expectSym("("); err != nil {
+			return nil, err
+		}
+		var row []Expr
+		for {
+			e, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			row = append(row, e)
+			if p.acceptSym(",") {
+				continue
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, p.errExpected("',' or ')' in VALUES")
+			}
+			break
+		}
+		st.Rows = append(st.Rows, row)
+		if !p.acceptSym(",") {
+			return st, nil
+		}
+	}
+}
+
+func (p *parser) deleteStmt() (Statement, error) {
+	p.next()
+	if err := p.expectKw("from"); err != nil {
+		return nil, err
+	}
+	st := &Delete{}
+	var err error
+	if st.Table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("where"); err != nil {
+		return nil, err
+	}
+	st.Where, err = p.expr()
+	return st, err
+}
+
+func (p *parser) show() (Statement, error) {
+	p.next()
+	switch {
+	case p.acceptKw("databases"):
+		return &ShowDatabases{}, nil
+	case p.acceptKw("tables"):
+		st := &ShowTables{}
+		if p.acceptKw("from") || p.acceptKw("in") {
+			var err error
+			st.DB, err = p.ident("database name")
+			return st, err
+		}
+		return st, nil
+	case p.acceptKw("components"):
+		return &ShowComponents{}, nil
+	case p.acceptKw("table", "status"):
+		st := &ShowTableStatus{}
+		if p.acceptKw("like") {
+			s, err := p.stringLit("a LIKE pattern string such as '%'")
+			if err != nil {
+				return nil, err
+			}
+			st.Like = &s
+		}
+		return st, nil
+	case p.acceptKw("create", "table"):
+		tn, err := p.tableName()
+		return &ShowCreateTable{Table: tn}, err
+	}
+	st := &ShowVariables{}
+	if p.acceptKw("global") {
+		st.Global = true
+	} else {
+		p.acceptKw("session")
+	}
+	if p.acceptKw("variables") {
+		if p.acceptKw("like") {
+			s, err := p.stringLit("a LIKE pattern string")
+			if err != nil {
+				return nil, err
+			}
+			st.Like = &s
+		}
+		return st, nil
+	}
+	return nil, p.errExpected("DATABASES, TABLES, COMPONENTS, TABLE STATUS, CREATE TABLE or VARIABLES after SHOW")
+}
+
+func (p *parser) stringLit(what string) (string, error) {
+	t := p.peek()
+	if t.kind != tokString {
+		return "", p.errExpected(what)
+	}
+	p.next()
+	return t.text, nil
+}
+
+func (p *parser) set() (Statement, error) {
+	p.next()
+	st := &Set{}
+	t := p.peek()
+	var name string
+	switch {
+	case t.kind == tokVariable:
+		p.next()
+		name = strings.TrimLeft(t.text, "@")
+	case p.isKw("global") || p.isKw("session"):
+		st.Global = p.isKw("global")
+		p.next()
+		n, err := p.ident("variable name")
+		if err != nil {
+			return nil, err
+		}
+		name = n
+	default:
+		return nil, p.errExpected("a variable like @@execute_mode")
+	}
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(lower, "global."):
+		st.Global, name = true, name[len("global."):]
+	case strings.HasPrefix(lower, "session."):
+		name = name[len("session."):]
+	}
+	if name == "" {
+		return nil, p.errAt(t, "empty variable name")
+	}
+	st.Name = strings.ToLower(name)
+	if !p.acceptSym("=") {
+		return nil, p.errExpected("'=' after the variable name")
+	}
+	v, err := p.expr()
+	st.Value = v
+	return st, err
+}
+
+func (p *parser) selectStmt() (Statement, error) {
+	p.next()
+	st := &Select{Limit: -1}
+	for {
+		start := p.peek()
+		if p.acceptSym("*") {
+			st.Items = append(st.Items, SelectItem{Star: true, Text: "*"})
+		} else {
+			e, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			item := SelectItem{Expr: e, Text: p.textBetween(start, p.peek())}
+			if p.acceptKw("as") {
+				if item.Alias, err = p.ident("alias after AS"); err != nil {
+					return nil, err
+				}
+			} else if t := p.peek(); t.kind == tokQuotedIdent || t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
+				item.Alias = p.next().text
+			}
+			st.Items = append(st.Items, item)
+		}
+		if !p.acceptSym(",") {
+			break
+		}
+	}
+	if p.acceptKw("from") {
+		tn, err := p.tableName()
+		if err != nil {
+			return nil, err
+		}
+		ref := &TableRef{Table: tn}
+		if p.acceptKw("as") {
+			if ref.Alias, err = p.ident("table alias"); err != nil {
+				return nil, err
+			}
+		} else if t := p.peek(); t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
+			ref.Alias = p.next().text
+		}
+		st.From = ref
+	}
+	if p.acceptKw("where") {
+		var err error
+		if st.Where, err = p.expr(); err != nil {
+			return nil, err
+		}
+	}
+	for _, kw := range []string{"window", "last", "order", "group", "having", "union", "join", "left"} {
+		if p.isKw(kw) {
+			return nil, p.errAt(p.peek(), "%s is not supported yet in online preview queries", strings.ToUpper(kw))
+		}
+	}
+	if p.acceptKw("limit") {
+		t := p.peek()
+		if t.kind != tokInt {
+			return nil, p.errExpected("a row count after LIMIT")
+		}
+		p.next()
+		n, err := strconv.Atoi(t.text)
+		if err != nil || n < 0 {
+			return nil, p.errAt(t, "LIMIT %s is out of range", t.text)
+		}
+		st.Limit = n
+	}
+	return st, nil
+}
+
+// textBetween returns the source text from token a up to (not including) b.
+func (p *parser) textBetween(a, b token) string {
+	start, end := offsetOf(p.src, a.line, a.col), offsetOf(p.src, b.line, b.col)
+	if start < 0 || end < start {
+		return ""
+	}
+	return strings.TrimSpace(p.src[start:end])
+}
+
+func offsetOf(src string, line, col int) int {
+	l, c := 1, 1
+	for i, r := range src {
+		if l == line && c == col {
+			return i
+		}
+		if r == '\n' {
+			l++
+			c = 1
+		} else {
+			c++
+		}
+	}
+	if l == line && c == col {
+		return len(src)
+	}
+	return -1
+}
+
+// Expressions, lowest precedence first.
+
+func (p *parser) expr() (Expr, error) { return p.orExpr() }
+
+func (p *parser) orExpr() (Expr, error) {
+	l, err := p.andExpr()
+	if err != nil {
+		return nil, err
+	}
+	for p.acceptKw("or") || p.acceptSym("||") {
+		r, err := p.andExpr()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Op: "OR", L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) andExpr() (Expr, error) {
+	l, err := p.notExpr()
+	if err != nil {
+		return nil, err
+	}
+	for p.acceptKw("and") || p.acceptSym("&&") {
+		r, err := p.notExpr()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Op: "AND", L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) notExpr() (Expr, error) {
+	if p.acceptKw("not") || p.acceptSym("!") {
+		x, err := p.notExpr()
+		if err != nil {
+			return nil, err
+		}
+		return &Unary{Op: "NOT", X: x}, nil
+	}
+	return p.comparison()
+}
+
+func (p *parser) comparison() (Expr, error) {
+	l, err := p.additive()
+	if err != nil {
+		return nil, err
+	}
+	for {
+		t := p.peek()
+		switch {
+		case t.kind == tokSymbol && (t.text == "=" || t.text == "==" || t.text == "!=" || t.text == "<>" || t.text == "<" || t.text == "<=" || t.text == ">" || t.text == ">="):
+			p.next()
+			op := t.text
+			switch op {
+			case "==":
+				op = "="
+			case "<>":
+				op = "!="
+			}
+			r, err := p.additive()
+			if err != nil {
+				return nil, err
+			}
+			l = &Binary{Op: op, L: l, R: r}
+		case p.isKw("is"):
+			p.next()
+			not := p.acceptKw("not")
+			if err := p.expectKw("null"); err != nil {
+				return nil, err
+			}
+			l = &IsNull{X: l, Not: not}
+		case p.isKw("like") || p.isKw("not") && (p.isKwAt(1, "like") || p.isKwAt(1, "between") || p.isKwAt(1, "in")) || p.isKw("between") || p.isKw("in") || p.isKw("ilike"):
+			not := p.acceptKw("not")
+			switch {
+			case p.acceptKw("like"), p.acceptKw("ilike"):
+				r, err := p.additive()
+				if err != nil {
+					return nil, err
+				}
+				l = &Binary{Op: "LIKE", L: l, R: r}
+				if not {
+					l = &Unary{Op: "NOT", X: l}
+				}
+			case p.acceptKw("between"):
+				lo, err := p.additive()
+				if err != nil {
+					return nil, err
+				}
+				if err := p.expectKw("and"); err != nil {
+					return nil, err
+				}
+				hi, err := p.additive()
+				if err != nil {
+					return nil, err
+				}
+				l = &Between{X: l, Lo: lo, Hi: hi, Not: not}
+			case p.acceptKw("in"):
+				if err := p.expectSym("("); err != nil {
+					return nil, err
+				}
+				in := &InList{X: l, Not: not}
+				for {
+					e, err := p.expr()
+					if err != nil {
+						return nil, err
+					}
+					in.List = append(in.List, e)
+					if p.acceptSym(",") {
+						continue
+					}
+					if err := p.expectSym(")"); err != nil {
+						return nil, err
+					}
+					break
+				}
+				l = in
+			}
+		default:
+			return l, nil
+		}
+	}
+}
+
+func (p *parser) additive() (Expr, error) {
+	l, err := p.multiplicative()
+	if err != nil {
+		return nil, err
+	}
+	for p.isSym("+") || p.isSym("-") {
+		op := p.next().text
+		r, err := p.multiplicative()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Op: op, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) multiplicative() (Expr, error) {
+	l, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	for p.isSym("*") || p.isSym("/") || p.isSym("%") || p.isKw("div") || p.isKw("mod") {
+		op := strings.ToUpper(p.next().text)
+		if op == "MOD" {
+			op = "%"
+		}
+		r, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		l = &Binary{Op: op, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) unary() (Expr, error) {
+	if p.acceptSym("-") {
+		x, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		if lit, ok := x.(*Literal); ok {
+			switch v := lit.Value.(type) {
+			case int64:
+				return &Literal{Value: -v}, nil
+			case float64:
+				return &Literal{Value: -v}, nil
+			}
+		}
+		return &Unary{Op: "-", X: x}, nil
+	}
+	if p.acceptSym("+") {
+		return p.unary()
+	}
+	return p.primary()
+}
+
+func (p *parser) primary() (Expr, error) {
+	t := p.peek()
+	switch t.kind {
+	case tokInt:
+		p.next()
+		n, err := strconv.ParseInt(t.text, 10, 64)
+		if err != nil {
+			// -9223372036854775808 arrives as a positive literal first.
+			if t.text == "9223372036854775808" {
+				return &Literal{Value: float64(9223372036854775808)}, nil
+			}
+			return nil, p.errAt(t, "integer %s out of range", t.text)
+		}
+		return &Literal{Value: n}, nil
+	case tokFloat:
+		p.next()
+		f, err := strconv.ParseFloat(t.text, 64)
+		if err != nil {
+			return nil, p.errAt(t, "bad number %s", t.text)
+		}
+		return &Literal{Value: f}, nil
+	case tokString:
+		p.next()
+		return &Literal{Value: t.text}, nil
+	case tokPlaceholder:
+		p.next()
+		p.nargs++
+		return &Placeholder{N: p.nargs - 1}, nil
+	case tokSymbol:
+		if t.text == "(" {
+			p.next()
+			e, err := p.expr()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, err
+			}
+			return e, nil
+		}
+	case tokQuotedIdent:
+		return p.columnRef()
+	case tokIdent:
+		switch strings.ToLower(t.text) {
+		case "null":
+			p.next()
+			return &Literal{Value: nil}, nil
+		case "true":
+			p.next()
+			return &Literal{Value: true}, nil
+		case "false":
+			p.next()
+			return &Literal{Value: false}, nil
+		case "case":
+			return p.caseExpr()
+		case "cast":
+			if p.peekN(1).kind == tokSymbol && p.peekN(1).text == "(" {
+				return p.cast()
+			}
+		}
+		if p.peekN(1).kind == tokSymbol && p.peekN(1).text == "(" && !reserved[strings.ToLower(t.text)] {
+			return p.call()
+		}
+		if reserved[strings.ToLower(t.text)] {
+			return nil, p.errAt(t, "expected an expression, found keyword %s", strings.ToUpper(t.text))
+		}
+		if t.text[0] >= '0' && t.text[0] <= '9' {
+			return nil, p.errAt(t, "bad number %s", t.text)
+		}
+		return p.columnRef()
+	}
+	return nil, p.errExpected("an expression")
+}
+
+func (p *parser) columnRef() (Expr, error) {
+	a, err := p.ident("column name")
+	if err != nil {
+		return nil, err
+	}
+	if p.acceptSym(".") {
+		b, err := p.ident("column name after '.'")
+		if err != nil {
+			return nil, err
+		}
+		return &ColumnRef{Table: a, Name: b}, nil
+	}
+	return &ColumnRef{Name: a}, nil
+}
+
+func (p *parser) call() (Expr, error) {
+	name := strings.ToLower(p.next().text)
+	p.next() // (
+	c := &Call{Name: name}
+	if p.acceptSym("*") {
+		c.Star = true
+		return c, p.expectSym(")")
+	}
+	if p.acceptSym(")") {
+		return c, nil
+	}
+	for {
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		c.Args = append(c.Args, e)
+		if p.acceptSym(",") {
+			continue
+		}
+		if err := p.expectSym(")"); err != nil {
+			return nil, p.errExpected("',' or ')' in the arguments of " + name)
+		}
+		break
+	}
+	if p.isKw("over") {
+		return nil, p.errAt(p.peek(), "window functions (OVER) are not supported yet")
+	}
+	return c, nil
+}
+
+func (p *parser) caseExpr() (Expr, error) {
+	p.next()
+	c := &Case{}
+	if !p.isKw("when") {
+		op, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		c.Operand = op
+	}
+	for p.acceptKw("when") {
+		cond, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.expectKw("then"); err != nil {
+			return nil, err
+		}
+		res, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		c.Whens = append(c.Whens, When{cond, res})
+	}
+	if len(c.Whens) == 0 {
+		return nil, p.errExpected("WHEN")
+	}
+	if p.acceptKw("else") {
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		c.Else = e
+	}
+	return c, p.expectKw("end")
+}
+
+func (p *parser) cast() (Expr, error) {
+	p.next()
+	p.next() // (
+	x, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("as"); err != nil {
+		return nil, err
+	}
+	t := p.peek()
+	if t.kind != tokIdent {
+		return nil, p.errExpected("a type name")
+	}
+	p.next()
+	return &Cast{X: x, Type: t.text}, p.expectSym(")")
+}
