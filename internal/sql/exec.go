@@ -401,6 +401,16 @@ func (e *Engine) createTable(ctx context.Context, s *Session, x *CreateTable) (*
 			return nil, semanticf("unknown table option %s (supported: PARTITIONNUM, REPLICANUM, STORAGE_MODE)", name)
 		}
 	}
+	probe := t
+	if probe.PartitionNum == 0 {
+		probe.PartitionNum = 1
+	}
+	if probe.ReplicaNum == 0 {
+		probe.ReplicaNum = 1
+	}
+	if err := probe.Validate(); err != nil {
+		return nil, semanticf("%s", stripInvalid(err))
+	}
 	if err := e.SDK.CreateTable(ctx, t, opts); err != nil {
 		return nil, wrapClient(err)
 	}

@@ -138,3 +138,53 @@ func ParseTable(out string) ([]map[string]string, error) {
 	}
 	return nil, fmt.Errorf("no table in output:\n%s", out)
 }
+
+// ParseBorderedTable parses the first table sql_client printed (a dashed
+// border, the header, a border, rows, a border); cells are cut at the
+// border's column positions, so they may contain spaces.
+func ParseBorderedTable(out string) ([]map[string]string, error) {
+	lines := strings.Split(out, "\n")
+	isBorder := func(l string) bool {
+		t := strings.TrimSpace(l)
+		return t != "" && strings.Trim(t, "- ") == ""
+	}
+	for i := 0; i+2 < len(lines); i++ {
+		if !isBorder(lines[i]) || !isBorder(lines[i+2]) {
+			continue
+		}
+		border := lines[i]
+		var cols [][2]int // [start, end) of each dash run
+		for j := 0; j < len(border); j++ {
+			if border[j] == '-' && (j == 0 || border[j-1] != '-') {
+				k := j
+				for k < len(border) && border[k] == '-' {
+					k++
+				}
+				cols = append(cols, [2]int{j, k})
+			}
+		}
+		cut := func(l string) []string {
+			cells := make([]string, len(cols))
+			for c, r := range cols {
+				if r[0] < len(l) {
+					cells[c] = strings.TrimSpace(l[r[0]:min(r[1], len(l))])
+				}
+			}
+			return cells
+		}
+		header := cut(lines[i+1])
+		var rows []map[string]string
+		for _, l := range lines[i+3:] {
+			if isBorder(l) || strings.TrimSpace(l) == "" {
+				break
+			}
+			row := map[string]string{}
+			for c, v := range cut(l) {
+				row[header[c]] = v
+			}
+			rows = append(rows, row)
+		}
+		return rows, nil
+	}
+	return nil, fmt.Errorf("no bordered table in output:\n%s", out)
+}
