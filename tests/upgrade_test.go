@@ -150,7 +150,7 @@ func runStep(t *testing.T, what string, f func() (string, error)) string {
 // rollingUpgrade performs the seed's procedure literally on a live cluster.
 func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets int) {
 	oldRel, newRel := cluster.Release(t, oldVersion), cluster.Release(t, newVersion)
-	c, err := cluster.Layout(t.TempDir(), oldRel, cluster.Options{Nameservers: 2, Tablets: 3, ExtraFlags: map[string][]string{
+	c, err := cluster.Layout(t.TempDir(), oldRel, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2, ExtraFlags: map[string][]string{
 		"nameserver": {fmt.Sprintf("--auto_failover=%v", autoFailover)}}})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +175,11 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 			t.Fatal(err)
 		}
 	}
+	if err := cli.CreateTable(ctx, eventTable("db", "rest", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
 	g := startGapWriters(t, cli, "db", tables)
+	rw := startRESTWriter(t, []string{c.APIServers[0].Endpoint, c.APIServers[1].Endpoint}, "db", "rest")
 	time.Sleep(2 * time.Second)
 	rowsBefore := 0
 	for _, s := range cli.TableStatuses("db") {
@@ -219,6 +223,18 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	}
 	g.measure.Store(false)
 
+	// 3. Apiservers, one at a time, while the REST client keeps writing.
+	rw.measure.Store(true)
+	for _, api := range c.APIServers {
+		runStep(t, "stop "+api.Name, func() (string, error) { return api.Script("stop", "apiserver") })
+		if err := api.BackupAndSwapBin(newRel); err != nil {
+			t.Fatal(err)
+		}
+		runStep(t, "start "+api.Name, func() (string, error) { return api.Script("start", "apiserver") })
+	}
+	time.Sleep(time.Second)
+	rw.measure.Store(false)
+
 	// Rows keep growing after the upgrade.
 	time.Sleep(2 * time.Second)
 	rowsAfter := 0
@@ -226,6 +242,11 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		rowsAfter += int(s.Rows)
 	}
 	g.stopAndWait()
+	rw.stopAndWait()
+	rw.report(t)
+	if rw.ws.errs.Load() > 0 || rw.ambiguous.Load() > 0 || len(rw.ws.acked["rest"]) == 0 {
+		t.Errorf("REST client: %d errors, %d unknown outcomes, %d acknowledged; want 0, 0, >0", rw.ws.errs.Load(), rw.ambiguous.Load(), len(rw.ws.acked["rest"]))
+	}
 	gaps := g.gaps()
 	t.Logf("writes: %d acknowledged, %d failed calls (last: %v), %d SDK retries; reads: %d, %d failed",
 		g.count(), g.errs.Load(), g.lastErr.Load(), cli.Retries.Load(), g.reads.Load(), g.readErr.Load())
@@ -240,6 +261,7 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 
 	// Nothing acknowledged is lost or duplicated; replicas agree.
 	verifyAcked(t, cli, "db", g.writerSet, 0)
+	verifyAcked(t, cli, "db", rw.ws, 0)
 	verifyReplicasIdentical(t, c, cli, "db")
 	for _, s := range cli.TableStatuses("db") {
 		if s.PartitionUnalive != 0 || len(s.Warnings) != 0 {
@@ -272,7 +294,7 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 				return fmt.Errorf("/status of %s says %q", tb.Endpoint, v)
 			}
 		}
-		for _, ns := range c.Nameservers {
+		for _, ns := range append(append([]*cluster.Node{}, c.Nameservers...), c.APIServers...) {
 			if v := statusVersion(ns.Endpoint); v != newVersion {
 				return fmt.Errorf("/status of %s says %q", ns.Endpoint, v)
 			}
