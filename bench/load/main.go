@@ -5,15 +5,21 @@
 //
 // Each client writes rows (key, ts, 100-byte value) to bench.load (created
 // if missing: --partitions × --replicas) or reads the latest row of a
-// random key (--mode=get, after a put run filled the table).
+// random key (--mode=get, after a put run filled the table). --via=rest
+// sends the same operations through an apiserver (PUT /dbs/bench/tables/t,
+// POST /dbs/bench with a parameterized point select) to measure the REST
+// overhead beside the SDK path.
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -36,7 +42,12 @@ func main() {
 	partitions := flag.Int("partitions", 8, "partitions of the bench table")
 	replicas := flag.Int("replicas", 3, "replicas of the bench table")
 	table := flag.String("table", "", "table name (default load_<replicas>r)")
+	via := flag.String("via", "sdk", "sdk (Go SDK) or rest (the apiserver at --rest_endpoint)")
+	restEP := flag.String("rest_endpoint", "127.0.0.1:9080", "apiserver for --via=rest")
 	flag.Parse()
+	if *via != "sdk" && *via != "rest" {
+		log.Fatalf("--via must be sdk or rest, not %q", *via)
+	}
 	if *mode != "put" && *mode != "get" {
 		log.Fatalf("--mode must be put or get, not %q", *mode)
 	}
@@ -59,6 +70,7 @@ func main() {
 		log.Fatal(err)
 	}
 	value := strings.Repeat("v", *valueSize)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients}}
 	var seq atomic.Int64
 	var errs atomic.Int64
 	lat := make([][]time.Duration, *clients)
@@ -74,9 +86,16 @@ func main() {
 				key := fmt.Sprintf("key%08d", r.IntN(*keys))
 				t0 := time.Now()
 				var err error
-				if *mode == "put" {
+				switch {
+				case *via == "rest" && *mode == "put":
+					err = restCall(hc, "PUT", "http://"+*restEP+"/dbs/bench/tables/"+*table,
+						fmt.Sprintf(`{"value":[[%q, %d, %q]]}`, key, seq.Add(1), value))
+				case *via == "rest":
+					err = restCall(hc, "POST", "http://"+*restEP+"/dbs/bench",
+						fmt.Sprintf(`{"mode":"online","sql":"SELECT * FROM %s WHERE k = ? LIMIT 1","input":{"schema":["String"],"data":[%q]}}`, *table, key))
+				case *mode == "put":
 					err = cli.Put(ctx, "bench", *table, []any{key, seq.Add(1), value})
-				} else {
+				default:
 					_, err = cli.Get(ctx, "bench", *table, key, client.ScanOptions{})
 					if err != nil && strings.Contains(err.Error(), "not found") {
 						err = nil
@@ -103,7 +122,28 @@ func main() {
 		}
 		return all[int(float64(len(all)-1)*p)]
 	}
-	fmt.Fprintf(os.Stdout, "mode=%s clients=%d table=%s (%dx%d) ops=%d errors=%d elapsed=%s ops/s=%.0f p50=%s p99=%s p99.9=%s retries=%d\n",
-		*mode, *clients, *table, *partitions, *replicas, len(all), errs.Load(), elapsed.Round(time.Millisecond),
+	fmt.Fprintf(os.Stdout, "via=%s mode=%s clients=%d table=%s (%dx%d) ops=%d errors=%d elapsed=%s ops/s=%.0f p50=%s p99=%s p99.9=%s retries=%d\n",
+		*via, *mode, *clients, *table, *partitions, *replicas, len(all), errs.Load(), elapsed.Round(time.Millisecond),
 		float64(len(all))/elapsed.Seconds(), pct(0.5), pct(0.99), pct(0.999), cli.Retries.Load())
+}
+
+// restCall sends one REST request and fails unless the reply has code 0.
+func restCall(hc *http.Client, method, url, body string) error {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if !bytes.Contains(data, []byte(`"code":0`)) {
+		return fmt.Errorf("%s", data)
+	}
+	return nil
 }

@@ -395,6 +395,9 @@ func (a *API) query(r *http.Request) (map[string]any, error) {
 }
 
 func (a *API) requireDB(ctx context.Context, db string) error {
+	if len(a.sdk.Tables(db)) > 0 {
+		return nil // known from the SDK's metadata cache: no round trip
+	}
 	dbs, err := a.sdk.Databases(ctx)
 	if err != nil {
 		return err

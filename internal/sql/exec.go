@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -32,7 +33,17 @@ type Engine struct {
 	Keys coord.Keys
 	// MaxScanRows overrides DefaultMaxScanRows when positive.
 	MaxScanRows int
+
+	// globals caches SET GLOBAL values briefly: the apiserver makes a
+	// session per request and must not pay an etcd read for each.
+	gmu      sync.Mutex
+	globals  map[string]string
+	globalAt time.Time
 }
+
+// globalsTTL bounds how stale a new session's view of SET GLOBAL values
+// may be (SET GLOBAL on this engine refreshes it at once).
+const globalsTTL = time.Second
 
 // NewEngine returns an engine for the cluster the SDK is connected to.
 func NewEngine(sdk *client.Client, root string) *Engine {
@@ -58,12 +69,22 @@ var defaultVars = map[string]string{
 func (e *Engine) NewSession(ctx context.Context, db string) *Session {
 	s := &Session{DB: db, Vars: map[string]string{}}
 	for k, v := range e.globalVars(ctx) {
-		s.Vars[k] = v
+		s.Vars[k] = v // copied: the cached map is shared
 	}
 	return s
 }
 
 func (e *Engine) globalVars(ctx context.Context) map[string]string {
+	e.gmu.Lock()
+	defer e.gmu.Unlock()
+	if e.globals != nil && time.Since(e.globalAt) < globalsTTL {
+		return e.globals
+	}
+	e.globals, e.globalAt = e.readGlobals(ctx), time.Now()
+	return e.globals
+}
+
+func (e *Engine) readGlobals(ctx context.Context) map[string]string {
 	out := map[string]string{}
 	for k, v := range defaultVars {
 		out[k] = v
@@ -197,6 +218,9 @@ func (e *Engine) Exec(ctx context.Context, s *Session, st Statement, args []any)
 	case *ShowVariables:
 		vars := s.Vars
 		if x.Global {
+			e.gmu.Lock()
+			e.globals = nil
+			e.gmu.Unlock()
 			vars = e.globalVars(ctx)
 		}
 		r := &Result{IsQuery: true, Columns: []Column{{"Variable_name", schema.TypeString}, {"Value", schema.TypeString}}}
@@ -324,6 +348,9 @@ func (e *Engine) set(ctx context.Context, s *Session, x *Set, args []any) (*Resu
 		if _, err := e.SDK.Etcd().Put(ctx, e.Keys.GlobalVariable(x.Name), val); err != nil {
 			return nil, fmt.Errorf("%w: storing global variable: %v", ErrExecution, err)
 		}
+		e.gmu.Lock()
+		e.globals = nil
+		e.gmu.Unlock()
 	}
 	s.Vars[x.Name] = val
 	return &Result{}, nil

@@ -708,7 +708,7 @@ func (p *parser) textBetween(a, b token) string {
 	if start < 0 || end < start {
 		return ""
 	}
-	return strings.TrimSpace(p.src[start:end])
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\t", " ").Replace(strings.TrimSpace(p.src[start:end]))
 }
 
 func offsetOf(src string, line, col int) int {
