@@ -409,7 +409,30 @@ func (c *Client) Put(ctx context.Context, db, table string, values []any) error 
 	if err != nil {
 		return err
 	}
-	return c.putCoalesced(ctx, tm, PartitionOf(tm.Table, key), enc)
+	return c.putCoalesced(ctx, tm, PartitionOf(tm.Table, key), enc, nil)
+}
+
+// PutIdempotent writes one row like Put, under a request id derived from
+// idempotencyKey: sending the same key again — after a timeout, from
+// another process, through another apiserver — stores the row at most
+// once, provided the retry comes within the partition's dedup window (its
+// last 262,144 writes).
+func (c *Client) PutIdempotent(ctx context.Context, db, table string, values []any, idempotencyKey string) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	tm, err := c.tableMeta(db, table)
+	if err != nil {
+		return err
+	}
+	enc, key, err := encodeRow(tm.Table, values)
+	if err != nil {
+		return err
+	}
+	h1, h2 := fnv.New64a(), fnv.New64()
+	h1.Write([]byte("idempotency-key/" + idempotencyKey))
+	h2.Write([]byte(idempotencyKey))
+	id := &openmldbv1.RequestID{Client: h1.Sum64(), Seq: h2.Sum64()}
+	return c.putCoalesced(ctx, tm, PartitionOf(tm.Table, key), enc, id)
 }
 
 // PutBatch writes rows, grouped by partition; it returns when all are

@@ -45,9 +45,12 @@ func (c *Client) queueFor(tid, pid uint32) *partitionQueue {
 }
 
 // putCoalesced queues one encoded row and waits for its batch.
-func (c *Client) putCoalesced(ctx context.Context, tm *coord.TableMeta, pid uint32, row []byte) error {
+func (c *Client) putCoalesced(ctx context.Context, tm *coord.TableMeta, pid uint32, row []byte, id *openmldbv1.RequestID) error {
 	q := c.queueFor(tm.TID, pid)
-	p := &pendingRow{row: row, id: c.nextID(), done: make(chan error, 1)}
+	if id == nil {
+		id = c.nextID()
+	}
+	p := &pendingRow{row: row, id: id, done: make(chan error, 1)}
 	q.mu.Lock()
 	q.pending = append(q.pending, p)
 	start := q.inflight < maxInflightPerPartition

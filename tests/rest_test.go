@@ -122,6 +122,20 @@ func TestRESTRoutes(t *testing.T) {
 	if b, _ := json.Marshal(r.body["data"]); string(b) != `{"data":[[2,2000]],"schema":[{"name":"n","type":"Int32"},{"name":"ts","type":"Timestamp"}]}` {
 		t.Errorf("parameterized query: %s", b)
 	}
+	// A request sent twice with the same Idempotency-Key stores its rows once.
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("PUT", base+"/dbs/rt/tables/t", strings.NewReader(`{"value":[["idem", 1, 1, 1, null, true], ["idem", 2, 1, 2, null, true]]}`))
+		req.Header.Set("Idempotency-Key", "req-42")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if r := ok(query("SELECT n FROM t WHERE k = 'idem'")); fmt.Sprint(r.body["data"].(map[string]any)["data"]) != "[[2] [1]]" {
+		t.Errorf("a retried Idempotency-Key request stored rows again: %s", r.raw)
+	}
+
 	// INSERT and DELETE through SQL over REST.
 	ok(query("INSERT INTO t (k, n, ts) VALUES ('c', 1, 10)"))
 	ok(query("DELETE FROM t WHERE k = 'c'"))

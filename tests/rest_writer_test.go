@@ -16,8 +16,8 @@ import (
 // restWriter writes unique rows through a set of apiservers, as a REST
 // client behind a load balancer would: a request that reached no
 // apiserver (connection refused) is sent to the next one; a request whose
-// fate is unknown (sent, no answer) is not retried, so it may be stored
-// at most once, and is counted.
+// fate is unknown (sent, no answer) is sent again to the next one with the
+// same Idempotency-Key, so it is stored once either way. Both are counted.
 type restWriter struct {
 	ws        *writerSet
 	table     string
@@ -51,6 +51,7 @@ func startRESTWriter(t *testing.T, endpoints []string, db, table string) *restWr
 			for attempt := 0; ; attempt++ {
 				ep := endpoints[target%len(endpoints)]
 				req, _ := http.NewRequest("PUT", "http://"+ep+"/dbs/"+db+"/tables/"+table, strings.NewReader(body))
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("rest-writer-%d", n))
 				resp, err := hc.Do(req)
 				if err != nil {
 					var op *net.OpError
@@ -64,7 +65,12 @@ func startRESTWriter(t *testing.T, endpoints []string, db, table string) *restWr
 					}
 					r.ambiguous.Add(1)
 					r.ws.lastErr.Store(fmt.Sprintf("row %d via %s: %v", n, ep, err))
-					break
+					target++
+					if attempt > 50 {
+						r.ws.errs.Add(1)
+						break
+					}
+					continue
 				}
 				data, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
@@ -97,6 +103,6 @@ func (r *restWriter) stopAndWait() {
 func (r *restWriter) report(t *testing.T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	t.Logf("REST writes: %d acknowledged, %d errors, %d unknown outcomes (last: %v), %d switches to another apiserver, longest gap during the apiserver upgrades %s",
+	t.Logf("REST writes: %d acknowledged, %d errors, %d unknown outcomes sent again with their Idempotency-Key (last: %v), %d switches to another apiserver, longest gap during the apiserver upgrades %s",
 		len(r.ws.acked[r.table]), r.ws.errs.Load(), r.ambiguous.Load(), r.ws.lastErr.Load(), r.failovers.Load(), r.maxGap.Round(time.Millisecond))
 }

@@ -108,16 +108,16 @@ func runSQLCases(t *testing.T, ctx context.Context, eng *sql.Engine, cases []sql
 	}
 }
 
-// The data-driven SQL tests (tests/testdata/sql/*.test) and the examples
+// The data-driven SQL tests (tests/testdata/sql/*.sql) and the examples
 // of docs/sql.md, against a real cluster.
 func TestSQLScripts(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
 	sdk := connectSDK(t, c)
 	eng := sql.NewEngine(sdk, c.RootPath)
 	eng.MaxScanRows = 20
-	files, _ := filepath.Glob("testdata/sql/*.test")
+	files, _ := filepath.Glob("testdata/sql/*.sql")
 	if len(files) == 0 {
-		t.Fatal("no testdata/sql/*.test files")
+		t.Fatal("no testdata/sql/*.sql files")
 	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)

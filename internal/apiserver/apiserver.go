@@ -249,6 +249,15 @@ func (a *API) put(r *http.Request) (map[string]any, error) {
 		}
 		rows = append(rows, row)
 	}
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		// Row i of the request gets key#i: a retried request stores each row once.
+		for i, row := range rows {
+			if err := a.sdk.PutIdempotent(r.Context(), db, name, row, fmt.Sprintf("%s#%d", key, i)); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
 	if len(rows) == 1 {
 		err = a.sdk.Put(r.Context(), db, name, rows[0])
 	} else {
