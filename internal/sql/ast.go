@@ -64,8 +64,11 @@ type (
 	Select struct {
 		Items []SelectItem
 		From  *TableRef
+		Joins []*LastJoin
 		Where Expr
-		Limit int // -1: none
+		// Windows are the named windows of the WINDOW clause, in order.
+		Windows []*WindowDef
+		Limit   int // -1: none
 	}
 )
 
@@ -155,6 +158,10 @@ type (
 		Name string // lower case
 		Args []Expr
 		Star bool
+		// Over names the window of an aggregate (OVER w); Window is an
+		// inline OVER (...) definition.
+		Over   string
+		Window *WindowDef
 	}
 	Case struct {
 		Operand Expr // nil for searched CASE

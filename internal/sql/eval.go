@@ -44,6 +44,56 @@ type scope struct {
 	alias string
 	row   client.Row
 	args  []any
+	// joins are the LAST JOIN tables bound to this row (row nil: no match).
+	joins []boundTable
+	// windows holds each window's rows (newest first, main table layout).
+	windows map[string][]client.Row
+}
+
+// boundTable is a joined table and its matched row.
+type boundTable struct {
+	table *schema.Table
+	alias string
+	row   client.Row
+}
+
+// lookup returns a column's value from the main row or a joined row.
+func (s *scope) lookup(ref *ColumnRef) (any, error) {
+	if s.table == nil {
+		return nil, semanticf("column %s needs a FROM clause", ref.Name)
+	}
+	matches := func(t *schema.Table, alias string) bool {
+		return ref.Table == "" || strings.EqualFold(ref.Table, t.Name) || strings.EqualFold(ref.Table, alias)
+	}
+	if matches(s.table, s.alias) {
+		if i := s.table.ColumnIndex(ref.Name); i >= 0 {
+			if s.row == nil {
+				return nil, nil
+			}
+			return canon(s.row[i]), nil
+		}
+	}
+	for _, j := range s.joins {
+		if matches(j.table, j.alias) {
+			if i := j.table.ColumnIndex(ref.Name); i >= 0 {
+				if j.row == nil {
+					return nil, nil
+				}
+				return canon(j.row[i]), nil
+			}
+		}
+	}
+	if ref.Table != "" {
+		known := ref.Table == "" || matches(s.table, s.alias)
+		for _, j := range s.joins {
+			known = known || matches(j.table, j.alias)
+		}
+		if !known {
+			return nil, semanticf("unknown table or alias %s in %s.%s", ref.Table, ref.Table, ref.Name)
+		}
+		return nil, semanticf("column %s not found in table %s", ref.Name, ref.Table)
+	}
+	return nil, semanticf("column %s not found in table %s", ref.Name, s.table.Name)
 }
 
 func (s *scope) column(ref *ColumnRef) (int, error) {
@@ -74,14 +124,7 @@ func eval(e Expr, s *scope) (any, error) {
 		if s == nil {
 			return nil, semanticf("column %s cannot be used here (a constant is needed)", x.Name)
 		}
-		i, err := s.column(x)
-		if err != nil {
-			return nil, err
-		}
-		if s.row == nil {
-			return nil, nil
-		}
-		return canon(s.row[i]), nil
+		return s.lookup(x)
 	case *Unary:
 		v, err := eval(x.X, s)
 		if err != nil || v == nil {

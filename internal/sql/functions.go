@@ -350,6 +350,9 @@ func strftime(t time.Time, f string) string {
 }
 
 func evalCall(c *Call, s *scope) (any, error) {
+	if c.Over != "" {
+		return evalAggregate(c, s)
+	}
 	f, ok := scalarFuncs[c.Name]
 	if !ok {
 		if isAggregate(c.Name) {
@@ -394,10 +397,61 @@ func argRange(f scalarFunc) string {
 func itoa(n int) string { return formatValue(int64(n)) }
 
 func isAggregate(name string) bool {
-	switch name {
-	case "count", "sum", "avg", "min", "max", "distinct_count", "count_where", "sum_where", "avg_where",
-		"min_where", "max_where", "lag", "first_value", "ew_avg":
-		return true
+	_, ok := aggFuncs[name]
+	return ok
+}
+
+// evalAggregate computes agg(args) OVER w from the scope's window rows.
+func evalAggregate(c *Call, s *scope) (any, error) {
+	f, ok := aggFuncs[c.Name]
+	if !ok {
+		return nil, semanticf("%s is not a window aggregate (known: %s)", c.Name, strings.Join(AggregateNames(), ", "))
 	}
-	return strings.HasSuffix(name, "_cate") || strings.HasSuffix(name, "_cate_where")
+	if s == nil || s.windows == nil {
+		return nil, semanticf("%s() OVER %s is computed for deployments (DEPLOY ... SELECT) and in offline mode, not in online preview queries", c.Name, c.Over)
+	}
+	rows, ok := s.windows[strings.ToLower(c.Over)]
+	if !ok {
+		return nil, semanticf("window %s is not defined", c.Over)
+	}
+	if c.Star {
+		if c.Name != "count" {
+			return nil, semanticf("%s(*) is not valid; only count(*)", c.Name)
+		}
+		return int64(len(rows)), nil
+	}
+	if len(c.Args) < f.minArgs || len(c.Args) > f.maxArgs {
+		return nil, semanticf("aggregate %s takes %d to %d arguments, got %d", c.Name, f.minArgs, f.maxArgs, len(c.Args))
+	}
+	consts := make([]any, len(c.Args))
+	for j, a := range c.Args {
+		if isConst(a) {
+			v, err := eval(a, &scope{args: s.args})
+			if err != nil {
+				return nil, err
+			}
+			consts[j] = v
+		}
+	}
+	vals := make([][]any, len(rows))
+	for i, r := range rows {
+		rs := &scope{table: s.table, alias: s.alias, row: r, args: s.args}
+		vals[i] = make([]any, len(c.Args))
+		for j, a := range c.Args {
+			if isConst(a) {
+				vals[i][j] = consts[j]
+				continue
+			}
+			v, err := eval(a, rs)
+			if err != nil {
+				return nil, err
+			}
+			vals[i][j] = v
+		}
+	}
+	v, err := f.fn(vals, consts)
+	if err != nil {
+		return nil, semanticf("%s: %v", c.Name, strings.TrimPrefix(err.Error(), ErrSemantic.Error()+": "))
+	}
+	return v, nil
 }

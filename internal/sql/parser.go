@@ -173,6 +173,7 @@ var reserved = map[string]bool{
 	"in": true, "like": true, "between": true, "case": true, "when": true, "then": true, "else": true, "end": true,
 	"show": true, "use": true, "set": true, "window": true, "over": true, "join": true, "on": true, "order": true,
 	"by": true, "union": true, "partition": true, "last": true, "default": true, "database": true,
+	"group": true, "having": true, "deploy": true,
 }
 
 // ident reads a name; what is used in the error message.
@@ -229,8 +230,10 @@ func (p *parser) statement() (Statement, error) {
 		return &Desc{Table: tn}, err
 	case p.isKw("set"):
 		return p.set()
+	case p.isKw("deploy"):
+		return p.deploy()
 	}
-	return nil, p.errAt(t, "expected a statement (SELECT, INSERT, DELETE, CREATE, DROP, USE, SHOW, DESC, SET), found %s", t.describe())
+	return nil, p.errAt(t, "expected a statement (SELECT, INSERT, DELETE, CREATE, DROP, USE, SHOW, DESC, SET, DEPLOY), found %s", t.describe())
 }
 
 func (p *parser) create() (Statement, error) {
@@ -261,8 +264,13 @@ func (p *parser) drop() (Statement, error) {
 		var err error
 		st.Table, err = p.tableName()
 		return st, err
+	case p.acceptKw("deployment"):
+		st := &DropDeployment{IfExists: p.acceptKw("if", "exists")}
+		var err error
+		st.Name, err = p.ident("deployment name")
+		return st, err
 	}
-	return nil, p.errExpected("DATABASE or TABLE after DROP")
+	return nil, p.errExpected("DATABASE, TABLE or DEPLOYMENT after DROP")
 }
 
 func (p *parser) createTable() (Statement, error) {
@@ -567,6 +575,11 @@ func (p *parser) show() (Statement, error) {
 	case p.acceptKw("create", "table"):
 		tn, err := p.tableName()
 		return &ShowCreateTable{Table: tn}, err
+	case p.acceptKw("deployments"):
+		return &ShowDeployments{}, nil
+	case p.acceptKw("deployment"):
+		name, err := p.ident("deployment name")
+		return &ShowDeployment{Name: name}, err
 	}
 	st := &ShowVariables{}
 	if p.acceptKw("global") {
@@ -584,7 +597,7 @@ func (p *parser) show() (Statement, error) {
 		}
 		return st, nil
 	}
-	return nil, p.errExpected("DATABASES, TABLES, COMPONENTS, TABLE STATUS, CREATE TABLE or VARIABLES after SHOW")
+	return nil, p.errExpected("DATABASES, TABLES, COMPONENTS, TABLE STATUS, CREATE TABLE, DEPLOYMENTS, DEPLOYMENT or VARIABLES after SHOW")
 }
 
 func (p *parser) stringLit(what string) (string, error) {
@@ -675,6 +688,13 @@ func (p *parser) selectStmt() (Statement, error) {
 			ref.Alias = p.next().text
 		}
 		st.From = ref
+		for p.isKw("last") {
+			j, err := p.lastJoin()
+			if err != nil {
+				return nil, err
+			}
+			st.Joins = append(st.Joins, j)
+		}
 	}
 	if p.acceptKw("where") {
 		var err error
@@ -682,9 +702,34 @@ func (p *parser) selectStmt() (Statement, error) {
 			return nil, err
 		}
 	}
-	for _, kw := range []string{"window", "last", "order", "group", "having", "union", "join", "left"} {
+	if p.acceptKw("window") {
+		for {
+			name, err := p.ident("window name")
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectKw("as"); err != nil {
+				return nil, err
+			}
+			w, err := p.windowSpec()
+			if err != nil {
+				return nil, err
+			}
+			w.Name = name
+			for _, prev := range st.Windows {
+				if strings.EqualFold(prev.Name, name) {
+					return nil, p.errAt(p.peek(), "window %s is defined twice", name)
+				}
+			}
+			st.Windows = append(st.Windows, w)
+			if !p.acceptSym(",") {
+				break
+			}
+		}
+	}
+	for _, kw := range []string{"order", "group", "having", "union", "join", "left"} {
 		if p.isKw(kw) {
-			return nil, p.errAt(p.peek(), "%s is not supported yet in online preview queries", strings.ToUpper(kw))
+			return nil, p.errAt(p.peek(), "%s is not supported (OpenMLDB's online SQL has windows and LAST JOIN instead)", strings.ToUpper(kw))
 		}
 	}
 	if p.acceptKw("limit") {
@@ -1008,7 +1053,17 @@ func (p *parser) call() (Expr, error) {
 	c := &Call{Name: name}
 	if p.acceptSym("*") {
 		c.Star = true
-		return c, p.expectSym(")")
+		if err := p.expectSym(")"); err != nil {
+			return nil, err
+		}
+		if p.acceptKw("over") {
+			name, err := p.ident("window name after OVER")
+			if err != nil {
+				return nil, err
+			}
+			c.Over = name
+		}
+		return c, nil
 	}
 	if p.acceptSym(")") {
 		return c, nil
@@ -1027,8 +1082,20 @@ func (p *parser) call() (Expr, error) {
 		}
 		break
 	}
-	if p.isKw("over") {
-		return nil, p.errAt(p.peek(), "window functions (OVER) are not supported yet")
+	if p.acceptKw("over") {
+		if p.isSym("(") {
+			w, err := p.windowSpec()
+			if err != nil {
+				return nil, err
+			}
+			c.Window = w
+		} else {
+			name, err := p.ident("window name after OVER")
+			if err != nil {
+				return nil, err
+			}
+			c.Over = name
+		}
 	}
 	return c, nil
 }
@@ -1086,4 +1153,248 @@ func (p *parser) cast() (Expr, error) {
 	}
 	p.next()
 	return &Cast{X: x, Type: t.text}, p.expectSym(")")
+}
+
+func (p *parser) lastJoin() (*LastJoin, error) {
+	p.next() // LAST
+	if err := p.expectKw("join"); err != nil {
+		return nil, err
+	}
+	tn, err := p.tableName()
+	if err != nil {
+		return nil, err
+	}
+	j := &LastJoin{Table: TableRef{Table: tn}}
+	if p.acceptKw("as") {
+		if j.Table.Alias, err = p.ident("table alias"); err != nil {
+			return nil, err
+		}
+	} else if t := p.peek(); t.kind == tokIdent && !reserved[strings.ToLower(t.text)] {
+		j.Table.Alias = p.next().text
+	}
+	if p.acceptKw("order") {
+		if err := p.expectKw("by"); err != nil {
+			return nil, err
+		}
+		c, err := p.columnRef()
+		if err != nil {
+			return nil, err
+		}
+		j.OrderBy = c.(*ColumnRef)
+	}
+	if err := p.expectKw("on"); err != nil {
+		return nil, err
+	}
+	if j.On, err = p.expr(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// windowSpec reads ( [UNION t, ...] PARTITION BY c, ... ORDER BY c
+// ROWS|ROWS_RANGE BETWEEN bound AND bound [MAXSIZE n] [EXCLUDE CURRENT_ROW]
+// [EXCLUDE CURRENT_TIME] [INSTANCE_NOT_IN_WINDOW] ).
+func (p *parser) windowSpec() (*WindowDef, error) {
+	if err := p.expectSym("("); err != nil {
+		return nil, err
+	}
+	w := &WindowDef{}
+	if p.acceptKw("union") {
+		for {
+			tn, err := p.tableName()
+			if err != nil {
+				return nil, err
+			}
+			w.Union = append(w.Union, tn)
+			if !p.acceptSym(",") {
+				break
+			}
+		}
+	}
+	if err := p.expectKw("partition", "by"); err != nil {
+		return nil, err
+	}
+	for {
+		c, err := p.columnRef()
+		if err != nil {
+			return nil, err
+		}
+		w.PartitionBy = append(w.PartitionBy, c.(*ColumnRef))
+		if !p.acceptSym(",") {
+			break
+		}
+	}
+	if err := p.expectKw("order", "by"); err != nil {
+		return nil, err
+	}
+	c, err := p.columnRef()
+	if err != nil {
+		return nil, err
+	}
+	w.OrderBy = c.(*ColumnRef)
+	p.acceptKw("asc")
+	switch {
+	case p.acceptKw("rows"):
+		w.Unit = FrameRows
+	case p.acceptKw("rows_range"):
+		w.Unit = FrameRowsRange
+	default:
+		return nil, p.errExpected("ROWS or ROWS_RANGE")
+	}
+	if err := p.expectKw("between"); err != nil {
+		return nil, err
+	}
+	if w.Start, err = p.frameBound(w.Unit); err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("and"); err != nil {
+		return nil, err
+	}
+	if w.End, err = p.frameBound(w.Unit); err != nil {
+		return nil, err
+	}
+	if w.End.Unbounded {
+		return nil, p.errAt(p.peek(), "a frame cannot end at UNBOUNDED PRECEDING")
+	}
+	if !w.Start.Unbounded && !w.Start.Current && !w.End.Current && w.End.Offset > w.Start.Offset {
+		return nil, p.errAt(p.peek(), "the frame ends before it starts (%d PRECEDING AND %d PRECEDING)", w.Start.Offset, w.End.Offset)
+	}
+	if w.Start.Current && !w.End.Current {
+		return nil, p.errAt(p.peek(), "a frame starting at CURRENT ROW must end at CURRENT ROW")
+	}
+	for {
+		switch {
+		case p.acceptKw("maxsize"):
+			t := p.peek()
+			if t.kind != tokInt {
+				return nil, p.errExpected("a row count after MAXSIZE")
+			}
+			p.next()
+			n, err := strconv.ParseInt(t.text, 10, 64)
+			if err != nil || n <= 0 {
+				return nil, p.errAt(t, "MAXSIZE must be a positive row count")
+			}
+			w.MaxSize = n
+		case p.acceptKw("exclude", "current_row"):
+			w.ExcludeCurrentRow = true
+		case p.acceptKw("exclude", "current_time"):
+			w.ExcludeCurrentTime = true
+		case p.acceptKw("instance_not_in_window"):
+			w.InstanceNotInWindow = true
+		default:
+			if err := p.expectSym(")"); err != nil {
+				return nil, p.errExpected("MAXSIZE, EXCLUDE CURRENT_ROW, EXCLUDE CURRENT_TIME, INSTANCE_NOT_IN_WINDOW or ')'")
+			}
+			return w, nil
+		}
+	}
+}
+
+// frameBound reads UNBOUNDED PRECEDING, CURRENT ROW, or N PRECEDING where
+// N is a row count (ROWS) or a time span (ROWS_RANGE: milliseconds, or a
+// number with s, m, h or d).
+func (p *parser) frameBound(unit FrameUnit) (FrameBound, error) {
+	switch {
+	case p.acceptKw("unbounded"):
+		if err := p.expectKw("preceding"); err != nil {
+			return FrameBound{}, err
+		}
+		return FrameBound{Unbounded: true}, nil
+	case p.acceptKw("current"):
+		if err := p.expectKw("row"); err != nil {
+			return FrameBound{}, err
+		}
+		return FrameBound{Current: true}, nil
+	}
+	t := p.peek()
+	var n int64
+	switch {
+	case t.kind == tokInt:
+		v, err := strconv.ParseInt(t.text, 10, 64)
+		if err != nil || v < 0 {
+			return FrameBound{}, p.errAt(t, "bad frame offset %s", t.text)
+		}
+		n = v
+	case t.kind == tokIdent && unit == FrameRowsRange && t.text[0] >= '0' && t.text[0] <= '9':
+		ms, ok := parseInterval(t.text)
+		if !ok {
+			return FrameBound{}, p.errAt(t, "bad interval %s (want a number with s, m, h or d, like 10s or 3d)", t.text)
+		}
+		n = ms
+	case t.kind == tokIdent && unit == FrameRows && t.text[0] >= '0' && t.text[0] <= '9':
+		return FrameBound{}, p.errAt(t, "ROWS frames count rows: use a plain number, or ROWS_RANGE for a time span like %s", t.text)
+	default:
+		return FrameBound{}, p.errExpected("UNBOUNDED PRECEDING, CURRENT ROW or N PRECEDING")
+	}
+	p.next()
+	if err := p.expectKw("preceding"); err != nil {
+		return FrameBound{}, err
+	}
+	return FrameBound{Offset: n}, nil
+}
+
+// parseInterval reads 10s, 5m, 2h, 3d (and 100ms) into milliseconds.
+func parseInterval(s string) (int64, bool) {
+	units := []struct {
+		suffix string
+		ms     int64
+	}{{"ms", 1}, {"s", 1000}, {"m", 60_000}, {"h", 3_600_000}, {"d", 86_400_000}}
+	lower := strings.ToLower(s)
+	for _, u := range units {
+		if strings.HasSuffix(lower, u.suffix) {
+			n, err := strconv.ParseInt(lower[:len(lower)-len(u.suffix)], 10, 64)
+			if err != nil || n < 0 {
+				return 0, false
+			}
+			return n * u.ms, true
+		}
+	}
+	return 0, false
+}
+
+func (p *parser) deploy() (Statement, error) {
+	p.next()
+	st := &Deploy{Options: map[string]Expr{}}
+	st.IfNotExists = p.acceptKw("if", "not", "exists")
+	var err error
+	if st.Name, err = p.ident("deployment name"); err != nil {
+		return nil, err
+	}
+	if p.acceptKw("options") {
+		if err := p.expectSym("("); err != nil {
+			return nil, err
+		}
+		for {
+			name, err := p.ident("option name")
+			if err != nil {
+				return nil, err
+			}
+			if err := p.expectSym("="); err != nil {
+				return nil, err
+			}
+			v, err := p.optionValue()
+			if err != nil {
+				return nil, err
+			}
+			st.Options[strings.ToUpper(name)] = v
+			if p.acceptSym(",") {
+				continue
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	if !p.isKw("select") {
+		return nil, p.errExpected("SELECT after the deployment name")
+	}
+	start := p.peek()
+	q, err := p.selectStmt()
+	if err != nil {
+		return nil, err
+	}
+	st.Query = q.(*Select)
+	st.Text = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(p.textBetween(start, p.peek())), ";"))
+	return st, nil
 }

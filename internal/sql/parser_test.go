@@ -40,6 +40,10 @@ func TestParseAccepts(t *testing.T) {
 		"select `select` from `from` where `where` = 1",
 		"SELECT -9223372036854775808, 1.5e3, .5, 'it''s', \"dq\" -- comment\n",
 		"/* block */ SELECT 1 # trailing",
+		"SELECT c1, sum(c2) OVER w1 AS s, count(*) OVER w1, avg(c2) OVER (PARTITION BY c1 ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM t1 WINDOW w1 AS (PARTITION BY c1 ORDER BY ts ROWS_RANGE BETWEEN 10s PRECEDING AND CURRENT ROW MAXSIZE 100 EXCLUDE CURRENT_ROW EXCLUDE CURRENT_TIME), w2 AS (UNION t2, t3 PARTITION BY c1, c3 ORDER BY ts ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING INSTANCE_NOT_IN_WINDOW)",
+		"SELECT t1.c1, t2.c2 FROM t1 LAST JOIN t2 ORDER BY t2.ts ON t1.c1 = t2.c1 LAST JOIN t3 AS x ON t1.c1 = x.c1",
+		"DEPLOY demo OPTIONS (RANGE_BIAS='inf', ROWS_BIAS=inf) SELECT c1, sum(c2) OVER w FROM t1 WINDOW w AS (PARTITION BY c1 ORDER BY ts ROWS_RANGE BETWEEN 1d PRECEDING AND CURRENT ROW);",
+		"SHOW DEPLOYMENTS", "SHOW DEPLOYMENT demo", "DROP DEPLOYMENT demo", "DROP DEPLOYMENT IF EXISTS demo",
 	} {
 		if _, err := ParseScript(src); err != nil {
 			t.Errorf("%q: %v", src, err)
@@ -56,8 +60,14 @@ func TestParseErrorsNamePosition(t *testing.T) {
 		{"CREATE TABLE t (c1 string", "expected ',' or ')' in the column list, found end of input"},
 		{"INSERT INTO t VALUES (1, 2", "expected ',' or ')' in VALUES, found end of input"},
 		{"SELECT 'abc", "unterminated string"},
-		{"SELECT 1 FROM t WINDOW w AS (PARTITION BY a)", "WINDOW is not supported yet"},
-		{"SELECT sum(a) OVER w FROM t", "window functions (OVER) are not supported yet"},
+		{"SELECT 1 FROM t WINDOW w AS (PARTITION BY a)", "line 1, column 44: expected ORDER, found ')'"},
+		{"SELECT sum(a) OVER w FROM t WINDOW w AS (PARTITION BY a ORDER BY ts ROWS BETWEEN 3 PRECEDING AND 5 PRECEDING)", "the frame ends before it starts"},
+		{"SELECT sum(a) OVER w FROM t WINDOW w AS (PARTITION BY a ORDER BY ts ROWS BETWEEN 10s PRECEDING AND CURRENT ROW)", "ROWS frames count rows"},
+		{"SELECT sum(a) OVER w FROM t WINDOW w AS (PARTITION BY a ORDER BY ts ROWS_RANGE BETWEEN 10x PRECEDING AND CURRENT ROW)", "bad interval 10x"},
+		{"SELECT sum(a) OVER w FROM t WINDOW w AS (PARTITION BY a ORDER BY ts ROWS BETWEEN 3 PRECEDING AND CURRENT ROW MAXSIZE 0)", "MAXSIZE must be a positive"},
+		{"SELECT a FROM t LAST JOIN t2 ORDER BY t2.ts", "expected ON, found end of input"},
+		{"SELECT a FROM t GROUP BY a", "GROUP is not supported"},
+		{"DEPLOY d INSERT INTO t VALUES (1)", "expected SELECT after the deployment name"},
 		{"CREATE INDEX i ON t(c)", "expected DATABASE or TABLE after CREATE, found 'INDEX'"},
 		{"SELECT 99999999999999999999", "integer 99999999999999999999 out of range"},
 		{"SET execute_mode = 1", "expected a variable like @@execute_mode"},
