@@ -101,14 +101,14 @@ func TestWindowFrames(t *testing.T) {
 	}}
 	req := row("a", int64(4000), int32(10), "x") // same ts as a stored row
 	cases := []struct{ frame, agg, want string }{
-		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "sum(v)", "14"},            // 10 + 4 + NULL
-		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "count(v)", "2"},           // NULL not counted
-		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "count(*)", "3"},           // rows
-		{"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", "sum(v)", "17"},    // 10+4+2+1
-		{"ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING", "sum(v)", "6"},             // 4 + NULL + 2
-		{"ROWS_RANGE BETWEEN 2s PRECEDING AND CURRENT ROW", "sum(v)", "16"},     // ts 2000..4000: 10+4+2
-		{"ROWS_RANGE BETWEEN 2000 PRECEDING AND CURRENT ROW", "count(*)", "4"},  // same frame in ms
-		{"ROWS_RANGE BETWEEN 2s PRECEDING AND 1s PRECEDING", "sum(v)", "2"},     // ts 2000..3000
+		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "sum(v)", "14"},           // 10 + 4 + NULL
+		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "count(v)", "2"},          // NULL not counted
+		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "count(*)", "3"},          // rows
+		{"ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", "sum(v)", "17"},   // 10+4+2+1
+		{"ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING", "sum(v)", "6"},            // 4 + NULL + 2
+		{"ROWS_RANGE BETWEEN 2s PRECEDING AND CURRENT ROW", "sum(v)", "16"},    // ts 2000..4000: 10+4+2
+		{"ROWS_RANGE BETWEEN 2000 PRECEDING AND CURRENT ROW", "count(*)", "4"}, // same frame in ms
+		{"ROWS_RANGE BETWEEN 2s PRECEDING AND 1s PRECEDING", "sum(v)", "2"},    // ts 2000..3000
 		{"ROWS_RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW", "avg(v)", "4.25"},
 		{"ROWS_RANGE BETWEEN 1d PRECEDING AND CURRENT ROW EXCLUDE CURRENT_ROW", "sum(v)", "7"},
 		{"ROWS_RANGE BETWEEN 1d PRECEDING AND CURRENT ROW EXCLUDE CURRENT_TIME", "sum(v)", "13"},
@@ -134,8 +134,8 @@ func TestWindowFrames(t *testing.T) {
 		{"ROWS BETWEEN 4 PRECEDING AND CURRENT ROW", "sum_cate_where(v, v > 1, c)", "x:10,y:6"},
 		{"ROWS BETWEEN 4 PRECEDING AND CURRENT ROW", "top_n_key_count_cate_where(v, v > 0, c, 1)", "y:2"},
 		{"ROWS BETWEEN 4 PRECEDING AND CURRENT ROW", "top_n_key_sum_cate_where(v, true, c, 5)", "y:6,x:11"},
-		{"ROWS BETWEEN 1 PRECEDING AND CURRENT ROW", "ew_avg(v, 0.5)", "8"}, // (10*1 + 4*0.5) / 1.5
-		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "ew_avg(v, 0.5)", "8"}, // the NULL row is skipped
+		{"ROWS BETWEEN 1 PRECEDING AND CURRENT ROW", "ew_avg(v, 0.5)", "8"},                                            // (10*1 + 4*0.5) / 1.5
+		{"ROWS BETWEEN 2 PRECEDING AND CURRENT ROW", "ew_avg(v, 0.5)", "8"},                                            // the NULL row is skipped
 		{"ROWS_RANGE BETWEEN 0s PRECEDING AND CURRENT ROW EXCLUDE CURRENT_ROW EXCLUDE CURRENT_TIME", "sum(v)", "NULL"}, // empty window
 		{"ROWS_RANGE BETWEEN 0s PRECEDING AND CURRENT ROW EXCLUDE CURRENT_ROW EXCLUDE CURRENT_TIME", "count(v)", "0"},
 	}
