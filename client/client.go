@@ -60,6 +60,8 @@ type Client struct {
 	qmu    sync.Mutex
 	queues map[uint64]*partitionQueue
 
+	deployments deploymentCache
+
 	cancel context.CancelFunc
 	done   chan struct{}
 	// Retries counts retried attempts, for tests and metrics.
@@ -675,4 +677,14 @@ func KeyOf(t schema.Table, index string, values []any) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%w: table %s has no index %s", ErrNotFound, t.Name, index)
+}
+
+// TableMeta returns a table's catalog record (id, partitions, placement)
+// from the client's metadata cache.
+func (c *Client) TableMeta(db, name string) (coord.TableMeta, error) {
+	tm, err := c.tableMeta(db, name)
+	if err != nil {
+		return coord.TableMeta{}, err
+	}
+	return *tm, nil
 }

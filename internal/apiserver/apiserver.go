@@ -136,8 +136,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /dbs/{db}/tables", a.wrap("tables", a.listTables))
 	mux.HandleFunc("GET /dbs/{db}/tables/{table}", a.wrap("table", a.getTable))
 	mux.HandleFunc("POST /refresh", a.wrap("refresh", a.refresh))
+	mux.HandleFunc("POST /dbs/{db}/deployments/{name}", a.wrap("deployment", a.callDeployment))
+	mux.HandleFunc("GET /dbs/{db}/deployments/{name}", a.wrap("get_deployment", a.getDeployment))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("no route %s %s; routes: PUT /dbs/{db}/tables/{table}, POST /dbs/{db}, GET /dbs, GET /dbs/{db}/tables, GET /dbs/{db}/tables/{table}, POST /refresh", r.Method, r.URL.Path)))
+		writeJSON(w, http.StatusNotFound, errBody(fmt.Sprintf("no route %s %s; routes: PUT /dbs/{db}/tables/{table}, POST /dbs/{db}, GET /dbs, GET /dbs/{db}/tables, GET /dbs/{db}/tables/{table}, POST /dbs/{db}/deployments/{name}, GET /dbs/{db}/deployments/{name}, POST /refresh", r.Method, r.URL.Path)))
 	})
 }
 
@@ -544,4 +546,77 @@ func tableInfo(tm coord.TableMeta) map[string]any {
 	}
 	return map[string]any{"name": t.Name, "db": t.DB, "tid": tm.TID, "partition_num": t.PartitionNum,
 		"replica_num": t.ReplicaNum, "storage_mode": "kMemory", "column_desc": cols, "column_key": keys}
+}
+
+type deploymentBody struct {
+	Input      []json.RawMessage `json:"input"`
+	NeedSchema bool              `json:"need_schema"`
+}
+
+func columnsJSON(cols []schema.Column) []map[string]string {
+	out := make([]map[string]string, len(cols))
+	for i, c := range cols {
+		out[i] = map[string]string{"name": c.Name, "type": RestTypeName(c.Type)}
+	}
+	return out
+}
+
+// callDeployment computes a deployment for request rows:
+// {"input":[[v, ...]] | [{"col": v}], "need_schema": bool}.
+func (a *API) callDeployment(r *http.Request) (map[string]any, error) {
+	db, name := r.PathValue("db"), r.PathValue("name")
+	d, err := a.sdk.GetDeployment(r.Context(), db, name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := a.sdk.Table(db, d.Table)
+	if err != nil {
+		return nil, badRequest("deployment %s reads table %s, which does not exist any more", name, d.Table)
+	}
+	var body deploymentBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if len(body.Input) == 0 {
+		return nil, badRequest(`"input" must hold at least one request row, e.g. {"input":[[v1, v2, ...]]}`)
+	}
+	rows := make([][]any, 0, len(body.Input))
+	for i, raw := range body.Input {
+		row, err := rowFromJSON(t, raw)
+		if err != nil {
+			return nil, badRequest("input row %d: %v", i+1, err)
+		}
+		rows = append(rows, row)
+	}
+	out, err := a.sdk.CallDeployment(r.Context(), db, name, rows)
+	if err != nil {
+		return nil, err
+	}
+	data := make([][]any, len(out))
+	for i, row := range out {
+		vals := make([]any, len(row))
+		for j, v := range row {
+			vals[j] = sql.JSONValue(v)
+		}
+		data[i] = vals
+	}
+	res := map[string]any{"data": data, "common_cols_data": []any{}}
+	if body.NeedSchema {
+		res["schema"] = columnsJSON(d.Columns)
+	}
+	return map[string]any{"data": res}, nil
+}
+
+func (a *API) getDeployment(r *http.Request) (map[string]any, error) {
+	db, name := r.PathValue("db"), r.PathValue("name")
+	d, err := a.sdk.GetDeployment(r.Context(), db, name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := a.sdk.Table(db, d.Table)
+	if err != nil {
+		return nil, badRequest("deployment %s reads table %s, which does not exist any more", name, d.Table)
+	}
+	return map[string]any{"data": map[string]any{"db": d.DB, "name": d.Name, "sql": d.SQL, "table": d.Table,
+		"input_schema": columnsJSON(t.Columns), "output_schema": columnsJSON(d.Columns)}}, nil
 }

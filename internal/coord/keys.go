@@ -10,6 +10,7 @@ package coord
 //	<root>/tablets/<ep>           tablet record kept by the leader (JSON TabletRecord)
 //	<root>/apiservers/<ep>        apiserver info, leased (JSON NodeInfo)
 //	<root>/global_variables/<n>   SET GLOBAL values
+//	<root>/deployments/<db>/<n>   deployments (JSON DeploymentRecord)
 type Keys struct{ Root string }
 
 func (k Keys) join(parts ...string) string {
@@ -55,3 +56,9 @@ func (k Keys) GlobalVariable(name string) string { return k.join("global_variabl
 
 // GlobalVariablePrefix holds every SET GLOBAL variable.
 func (k Keys) GlobalVariablePrefix() string { return k.join("global_variables") + "/" }
+
+// DeploymentPrefix holds every deployment (JSON DeploymentRecord).
+func (k Keys) DeploymentPrefix() string { return k.join("deployments") + "/" }
+
+// Deployment is the key of one deployment.
+func (k Keys) Deployment(db, name string) string { return k.join("deployments", db, name) }

@@ -45,3 +45,24 @@ func NewSessionID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// DeploymentRecord is a stored DEPLOY: the query and what it reads and
+// returns. JSON, fields only ever added.
+type DeploymentRecord struct {
+	DB   string `json:"db"`
+	Name string `json:"name"`
+	// SQL is the SELECT as written.
+	SQL string `json:"sql"`
+	// Table is the main table: request rows have its columns.
+	Table     string             `json:"table"`
+	Columns   []DeploymentColumn `json:"columns"`
+	Options   map[string]string  `json:"options,omitempty"`
+	CreatedMs int64              `json:"created_ms"`
+}
+
+// DeploymentColumn is one output column of a deployment; Type is a
+// schema.Type value.
+type DeploymentColumn struct {
+	Name string `json:"name"`
+	Type uint8  `json:"type"`
+}

@@ -267,10 +267,21 @@ func (e *Engine) Exec(ctx context.Context, s *Session, st Statement, args []any)
 	case *Delete:
 		return e.delete(ctx, s, x, args)
 	case *Select:
-		if mode := s.Vars["execute_mode"]; mode != "" && mode != "online" {
-			return nil, semanticf("execute_mode is %s: this cluster runs online queries only; SET @@execute_mode='online'", mode)
+		if s.Vars["execute_mode"] == "offline" {
+			return e.offlineSelect(ctx, s, x, args)
+		}
+		if len(x.Windows) > 0 || len(x.Joins) > 0 || hasWindowCall(x) {
+			return nil, semanticf("windows and LAST JOIN are computed for request rows by a deployment (DEPLOY name SELECT ...), or over stored rows in offline mode (SET @@execute_mode='offline'), not in online preview queries")
 		}
 		return e.selectStmt(ctx, s, x, args)
+	case *Deploy:
+		return e.deploy(ctx, s, x)
+	case *ShowDeployments:
+		return e.showDeployments(ctx, s)
+	case *ShowDeployment:
+		return e.showDeployment(ctx, s, x.Name)
+	case *DropDeployment:
+		return e.dropDeployment(ctx, s, x)
 	}
 	return nil, semanticf("statement %T is not supported", st)
 }
@@ -340,9 +351,7 @@ func (e *Engine) set(ctx context.Context, s *Session, x *Set, args []any) (*Resu
 		if val != "online" && val != "offline" {
 			return nil, semanticf("execute_mode must be 'online' or 'offline', not %q", val)
 		}
-		if val == "offline" {
-			return nil, semanticf("execute_mode 'offline' needs a taskmanager and offline engine, which this cluster does not run")
-		}
+
 	}
 	if x.Global {
 		if _, err := e.SDK.Etcd().Put(ctx, e.Keys.GlobalVariable(x.Name), val); err != nil {
@@ -1201,4 +1210,53 @@ func literalText(v any) string {
 		}
 	}
 	return formatValue(v)
+}
+
+func hasWindowCall(sel *Select) bool {
+	found := false
+	walkCalls(sel, func(c *Call) { found = found || c.Over != "" || c.Window != nil })
+	return found
+}
+
+// offlineSelect runs a SELECT over the stored rows of its table as a batch:
+// one output row per stored row (that passes WHERE), windows and LAST
+// JOINs computed as a deployment would for that row. It reads at most
+// MaxScanRows rows of the main table.
+func (e *Engine) offlineSelect(ctx context.Context, s *Session, x *Select, args []any) (*Result, error) {
+	if x.From == nil {
+		return e.selectStmt(ctx, s, x, args)
+	}
+	q, err := CompileFeature(SDKSource{e.SDK}, s.DB, x)
+	if err != nil {
+		return nil, err
+	}
+	var rows []client.Row
+	tooMany := false
+	err = e.SDK.Traverse(ctx, q.DB, q.Main.Name, func(r client.Row) bool {
+		if len(rows) >= e.maxScan() {
+			tooMany = true
+			return false
+		}
+		rows = append(rows, r)
+		return true
+	})
+	if err != nil {
+		return nil, wrapClient(err)
+	}
+	if tooMany {
+		return nil, semanticf("offline mode here reads at most %d rows of table %s; it holds more", e.maxScan(), q.Main.Name)
+	}
+	// A traversal returns each key's rows newest first; Batch wants
+	// insertion order, which breaks timestamp ties the same way.
+	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+		rows[i], rows[j] = rows[j], rows[i]
+	}
+	out, err := q.Batch(ctx, SDKSource{e.SDK}, rows, args)
+	if err != nil {
+		return nil, err
+	}
+	if x.Limit >= 0 && len(out) > x.Limit {
+		out = out[:x.Limit]
+	}
+	return &Result{IsQuery: true, Columns: q.Columns, Rows: out}, nil
 }

@@ -38,6 +38,7 @@ type data struct {
 	tables map[uint32]coord.TableMeta
 	// leader changes to report
 	leaderCh chan struct{}
+	deploy   deployState
 }
 
 // hostedReplicas copies the list of replicas, so callers iterate without the lock.

@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
+	s.data.closeDeployments()
 	cancelReg()
 	workers.Wait()
 	host.Close()

@@ -28,8 +28,8 @@ SHOW SESSION VARIABLES LIKE 'enable%';
 
 1 rows in set
 
-statement error execute_mode 'offline' needs a taskmanager
-SET @@execute_mode='offline';
+statement error execute_mode must be 'online' or 'offline', not "request"
+SET @@execute_mode='request';
 
 statement error unknown variable nope
 SET @@nope = 1;

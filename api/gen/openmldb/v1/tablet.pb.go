@@ -72,7 +72,7 @@ func (x ChangeMembershipRequest_Action) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ChangeMembershipRequest_Action.Descriptor instead.
 func (ChangeMembershipRequest_Action) EnumDescriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14, 0}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{16, 0}
 }
 
 // RequestID makes a retried write idempotent: a partition applies each id once.
@@ -575,6 +575,115 @@ func (x *TraverseResponse) GetDone() bool {
 	return false
 }
 
+// CallDeploymentRequest computes a deployment for request rows whose
+// partition (by the main table's first index) this tablet leads.
+type CallDeploymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Db    string                 `protobuf:"bytes,1,opt,name=db,proto3" json:"db,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Request rows encoded like stored rows of the deployment's main table.
+	Rows          [][]byte `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallDeploymentRequest) Reset() {
+	*x = CallDeploymentRequest{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallDeploymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallDeploymentRequest) ProtoMessage() {}
+
+func (x *CallDeploymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallDeploymentRequest.ProtoReflect.Descriptor instead.
+func (*CallDeploymentRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CallDeploymentRequest) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *CallDeploymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CallDeploymentRequest) GetRows() [][]byte {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+type CallDeploymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One JSON array per request row, values in the deployment's output
+	// column order (dates as "yyyy-mm-dd", timestamps as integers).
+	RowsJson      []string `protobuf:"bytes,1,rep,name=rows_json,json=rowsJson,proto3" json:"rows_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallDeploymentResponse) Reset() {
+	*x = CallDeploymentResponse{}
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallDeploymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallDeploymentResponse) ProtoMessage() {}
+
+func (x *CallDeploymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallDeploymentResponse.ProtoReflect.Descriptor instead.
+func (*CallDeploymentResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CallDeploymentResponse) GetRowsJson() []string {
+	if x != nil {
+		return x.RowsJson
+	}
+	return nil
+}
+
 type DeleteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tid           uint32                 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
@@ -588,7 +697,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +709,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[7]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +722,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{7}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteRequest) GetTid() uint32 {
@@ -660,7 +769,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +781,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[8]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +794,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{8}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteResponse) GetDeleted() uint32 {
@@ -721,7 +830,7 @@ type PartitionStatus struct {
 
 func (x *PartitionStatus) Reset() {
 	*x = PartitionStatus{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +842,7 @@ func (x *PartitionStatus) String() string {
 func (*PartitionStatus) ProtoMessage() {}
 
 func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[9]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +855,7 @@ func (x *PartitionStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStatus.ProtoReflect.Descriptor instead.
 func (*PartitionStatus) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{9}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PartitionStatus) GetTid() uint32 {
@@ -852,7 +961,7 @@ type GetTableStatusRequest struct {
 
 func (x *GetTableStatusRequest) Reset() {
 	*x = GetTableStatusRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +973,7 @@ func (x *GetTableStatusRequest) String() string {
 func (*GetTableStatusRequest) ProtoMessage() {}
 
 func (x *GetTableStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[10]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +986,7 @@ func (x *GetTableStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTableStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetTableStatusRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{10}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetTableStatusRequest) GetTid() uint32 {
@@ -910,7 +1019,7 @@ type GetTableStatusResponse struct {
 
 func (x *GetTableStatusResponse) Reset() {
 	*x = GetTableStatusResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1031,7 @@ func (x *GetTableStatusResponse) String() string {
 func (*GetTableStatusResponse) ProtoMessage() {}
 
 func (x *GetTableStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[11]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1044,7 @@ func (x *GetTableStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTableStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetTableStatusResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{11}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetTableStatusResponse) GetPartitions() []*PartitionStatus {
@@ -955,7 +1064,7 @@ type MembershipRequest struct {
 
 func (x *MembershipRequest) Reset() {
 	*x = MembershipRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -967,7 +1076,7 @@ func (x *MembershipRequest) String() string {
 func (*MembershipRequest) ProtoMessage() {}
 
 func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[12]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -980,7 +1089,7 @@ func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipRequest.ProtoReflect.Descriptor instead.
 func (*MembershipRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{12}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MembershipRequest) GetTid() uint32 {
@@ -1015,7 +1124,7 @@ type MembershipResponse struct {
 
 func (x *MembershipResponse) Reset() {
 	*x = MembershipResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1136,7 @@ func (x *MembershipResponse) String() string {
 func (*MembershipResponse) ProtoMessage() {}
 
 func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[13]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1149,7 @@ func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
 func (*MembershipResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{13}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MembershipResponse) GetVoters() map[uint64]string {
@@ -1098,7 +1207,7 @@ type ChangeMembershipRequest struct {
 
 func (x *ChangeMembershipRequest) Reset() {
 	*x = ChangeMembershipRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1219,7 @@ func (x *ChangeMembershipRequest) String() string {
 func (*ChangeMembershipRequest) ProtoMessage() {}
 
 func (x *ChangeMembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[14]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1232,7 @@ func (x *ChangeMembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeMembershipRequest.ProtoReflect.Descriptor instead.
 func (*ChangeMembershipRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{14}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ChangeMembershipRequest) GetTid() uint32 {
@@ -1169,7 +1278,7 @@ type ChangeMembershipResponse struct {
 
 func (x *ChangeMembershipResponse) Reset() {
 	*x = ChangeMembershipResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1290,7 @@ func (x *ChangeMembershipResponse) String() string {
 func (*ChangeMembershipResponse) ProtoMessage() {}
 
 func (x *ChangeMembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[15]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1303,7 @@ func (x *ChangeMembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeMembershipResponse.ProtoReflect.Descriptor instead.
 func (*ChangeMembershipResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{15}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{17}
 }
 
 type TransferLeaderRequest struct {
@@ -1208,7 +1317,7 @@ type TransferLeaderRequest struct {
 
 func (x *TransferLeaderRequest) Reset() {
 	*x = TransferLeaderRequest{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1329,7 @@ func (x *TransferLeaderRequest) String() string {
 func (*TransferLeaderRequest) ProtoMessage() {}
 
 func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[16]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1342,7 @@ func (x *TransferLeaderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderRequest.ProtoReflect.Descriptor instead.
 func (*TransferLeaderRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{16}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TransferLeaderRequest) GetTid() uint32 {
@@ -1265,7 +1374,7 @@ type TransferLeaderResponse struct {
 
 func (x *TransferLeaderResponse) Reset() {
 	*x = TransferLeaderResponse{}
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1386,7 @@ func (x *TransferLeaderResponse) String() string {
 func (*TransferLeaderResponse) ProtoMessage() {}
 
 func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_tablet_proto_msgTypes[17]
+	mi := &file_openmldb_v1_tablet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1399,7 @@ func (x *TransferLeaderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferLeaderResponse.ProtoReflect.Descriptor instead.
 func (*TransferLeaderResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{17}
+	return file_openmldb_v1_tablet_proto_rawDescGZIP(), []int{19}
 }
 
 var File_openmldb_v1_tablet_proto protoreflect.FileDescriptor
@@ -1335,7 +1444,13 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x10TraverseResponse\x12\x12\n" +
 	"\x04rows\x18\x01 \x03(\fR\x04rows\x12\x19\n" +
 	"\blast_key\x18\x02 \x01(\tR\alastKey\x12\x12\n" +
-	"\x04done\x18\x03 \x01(\bR\x04done\"\x83\x01\n" +
+	"\x04done\x18\x03 \x01(\bR\x04done\"O\n" +
+	"\x15CallDeploymentRequest\x12\x0e\n" +
+	"\x02db\x18\x01 \x01(\tR\x02db\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04rows\x18\x03 \x03(\fR\x04rows\"5\n" +
+	"\x16CallDeploymentResponse\x12\x1b\n" +
+	"\trows_json\x18\x01 \x03(\tR\browsJson\"\x83\x01\n" +
 	"\rDeleteRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12\x10\n" +
@@ -1403,7 +1518,7 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12*\n" +
 	"\x11target_replica_id\x18\x03 \x01(\x04R\x0ftargetReplicaId\"\x18\n" +
-	"\x16TransferLeaderResponse2\xf1\x04\n" +
+	"\x16TransferLeaderResponse2\xcc\x05\n" +
 	"\x06Tablet\x12M\n" +
 	"\n" +
 	"Membership\x12\x1e.openmldb.v1.MembershipRequest\x1a\x1f.openmldb.v1.MembershipResponse\x12_\n" +
@@ -1413,6 +1528,7 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x04Scan\x12\x18.openmldb.v1.ScanRequest\x1a\x19.openmldb.v1.ScanResponse\x12A\n" +
 	"\x06Delete\x12\x1a.openmldb.v1.DeleteRequest\x1a\x1b.openmldb.v1.DeleteResponse\x12G\n" +
 	"\bTraverse\x12\x1c.openmldb.v1.TraverseRequest\x1a\x1d.openmldb.v1.TraverseResponse\x12Y\n" +
+	"\x0eCallDeployment\x12\".openmldb.v1.CallDeploymentRequest\x1a#.openmldb.v1.CallDeploymentResponse\x12Y\n" +
 	"\x0eGetTableStatus\x12\".openmldb.v1.GetTableStatusRequest\x1a#.openmldb.v1.GetTableStatusResponseB@Z>github.com/openmldb-go/openmldb/api/gen/openmldb/v1;openmldbv1b\x06proto3"
 
 var (
@@ -1428,7 +1544,7 @@ func file_openmldb_v1_tablet_proto_rawDescGZIP() []byte {
 }
 
 var file_openmldb_v1_tablet_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_openmldb_v1_tablet_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_openmldb_v1_tablet_proto_goTypes = []any{
 	(ChangeMembershipRequest_Action)(0), // 0: openmldb.v1.ChangeMembershipRequest.Action
 	(*RequestID)(nil),                   // 1: openmldb.v1.RequestID
@@ -1438,45 +1554,49 @@ var file_openmldb_v1_tablet_proto_goTypes = []any{
 	(*ScanResponse)(nil),                // 5: openmldb.v1.ScanResponse
 	(*TraverseRequest)(nil),             // 6: openmldb.v1.TraverseRequest
 	(*TraverseResponse)(nil),            // 7: openmldb.v1.TraverseResponse
-	(*DeleteRequest)(nil),               // 8: openmldb.v1.DeleteRequest
-	(*DeleteResponse)(nil),              // 9: openmldb.v1.DeleteResponse
-	(*PartitionStatus)(nil),             // 10: openmldb.v1.PartitionStatus
-	(*GetTableStatusRequest)(nil),       // 11: openmldb.v1.GetTableStatusRequest
-	(*GetTableStatusResponse)(nil),      // 12: openmldb.v1.GetTableStatusResponse
-	(*MembershipRequest)(nil),           // 13: openmldb.v1.MembershipRequest
-	(*MembershipResponse)(nil),          // 14: openmldb.v1.MembershipResponse
-	(*ChangeMembershipRequest)(nil),     // 15: openmldb.v1.ChangeMembershipRequest
-	(*ChangeMembershipResponse)(nil),    // 16: openmldb.v1.ChangeMembershipResponse
-	(*TransferLeaderRequest)(nil),       // 17: openmldb.v1.TransferLeaderRequest
-	(*TransferLeaderResponse)(nil),      // 18: openmldb.v1.TransferLeaderResponse
-	nil,                                 // 19: openmldb.v1.MembershipResponse.VotersEntry
-	nil,                                 // 20: openmldb.v1.MembershipResponse.NonVotersEntry
+	(*CallDeploymentRequest)(nil),       // 8: openmldb.v1.CallDeploymentRequest
+	(*CallDeploymentResponse)(nil),      // 9: openmldb.v1.CallDeploymentResponse
+	(*DeleteRequest)(nil),               // 10: openmldb.v1.DeleteRequest
+	(*DeleteResponse)(nil),              // 11: openmldb.v1.DeleteResponse
+	(*PartitionStatus)(nil),             // 12: openmldb.v1.PartitionStatus
+	(*GetTableStatusRequest)(nil),       // 13: openmldb.v1.GetTableStatusRequest
+	(*GetTableStatusResponse)(nil),      // 14: openmldb.v1.GetTableStatusResponse
+	(*MembershipRequest)(nil),           // 15: openmldb.v1.MembershipRequest
+	(*MembershipResponse)(nil),          // 16: openmldb.v1.MembershipResponse
+	(*ChangeMembershipRequest)(nil),     // 17: openmldb.v1.ChangeMembershipRequest
+	(*ChangeMembershipResponse)(nil),    // 18: openmldb.v1.ChangeMembershipResponse
+	(*TransferLeaderRequest)(nil),       // 19: openmldb.v1.TransferLeaderRequest
+	(*TransferLeaderResponse)(nil),      // 20: openmldb.v1.TransferLeaderResponse
+	nil,                                 // 21: openmldb.v1.MembershipResponse.VotersEntry
+	nil,                                 // 22: openmldb.v1.MembershipResponse.NonVotersEntry
 }
 var file_openmldb_v1_tablet_proto_depIdxs = []int32{
 	1,  // 0: openmldb.v1.PutRequest.ids:type_name -> openmldb.v1.RequestID
 	1,  // 1: openmldb.v1.DeleteRequest.id:type_name -> openmldb.v1.RequestID
-	10, // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
-	19, // 3: openmldb.v1.MembershipResponse.voters:type_name -> openmldb.v1.MembershipResponse.VotersEntry
-	20, // 4: openmldb.v1.MembershipResponse.non_voters:type_name -> openmldb.v1.MembershipResponse.NonVotersEntry
+	12, // 2: openmldb.v1.GetTableStatusResponse.partitions:type_name -> openmldb.v1.PartitionStatus
+	21, // 3: openmldb.v1.MembershipResponse.voters:type_name -> openmldb.v1.MembershipResponse.VotersEntry
+	22, // 4: openmldb.v1.MembershipResponse.non_voters:type_name -> openmldb.v1.MembershipResponse.NonVotersEntry
 	0,  // 5: openmldb.v1.ChangeMembershipRequest.action:type_name -> openmldb.v1.ChangeMembershipRequest.Action
-	13, // 6: openmldb.v1.Tablet.Membership:input_type -> openmldb.v1.MembershipRequest
-	15, // 7: openmldb.v1.Tablet.ChangeMembership:input_type -> openmldb.v1.ChangeMembershipRequest
-	17, // 8: openmldb.v1.Tablet.TransferLeader:input_type -> openmldb.v1.TransferLeaderRequest
+	15, // 6: openmldb.v1.Tablet.Membership:input_type -> openmldb.v1.MembershipRequest
+	17, // 7: openmldb.v1.Tablet.ChangeMembership:input_type -> openmldb.v1.ChangeMembershipRequest
+	19, // 8: openmldb.v1.Tablet.TransferLeader:input_type -> openmldb.v1.TransferLeaderRequest
 	2,  // 9: openmldb.v1.Tablet.Put:input_type -> openmldb.v1.PutRequest
 	4,  // 10: openmldb.v1.Tablet.Scan:input_type -> openmldb.v1.ScanRequest
-	8,  // 11: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
+	10, // 11: openmldb.v1.Tablet.Delete:input_type -> openmldb.v1.DeleteRequest
 	6,  // 12: openmldb.v1.Tablet.Traverse:input_type -> openmldb.v1.TraverseRequest
-	11, // 13: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
-	14, // 14: openmldb.v1.Tablet.Membership:output_type -> openmldb.v1.MembershipResponse
-	16, // 15: openmldb.v1.Tablet.ChangeMembership:output_type -> openmldb.v1.ChangeMembershipResponse
-	18, // 16: openmldb.v1.Tablet.TransferLeader:output_type -> openmldb.v1.TransferLeaderResponse
-	3,  // 17: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
-	5,  // 18: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
-	9,  // 19: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
-	7,  // 20: openmldb.v1.Tablet.Traverse:output_type -> openmldb.v1.TraverseResponse
-	12, // 21: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
-	14, // [14:22] is the sub-list for method output_type
-	6,  // [6:14] is the sub-list for method input_type
+	8,  // 13: openmldb.v1.Tablet.CallDeployment:input_type -> openmldb.v1.CallDeploymentRequest
+	13, // 14: openmldb.v1.Tablet.GetTableStatus:input_type -> openmldb.v1.GetTableStatusRequest
+	16, // 15: openmldb.v1.Tablet.Membership:output_type -> openmldb.v1.MembershipResponse
+	18, // 16: openmldb.v1.Tablet.ChangeMembership:output_type -> openmldb.v1.ChangeMembershipResponse
+	20, // 17: openmldb.v1.Tablet.TransferLeader:output_type -> openmldb.v1.TransferLeaderResponse
+	3,  // 18: openmldb.v1.Tablet.Put:output_type -> openmldb.v1.PutResponse
+	5,  // 19: openmldb.v1.Tablet.Scan:output_type -> openmldb.v1.ScanResponse
+	11, // 20: openmldb.v1.Tablet.Delete:output_type -> openmldb.v1.DeleteResponse
+	7,  // 21: openmldb.v1.Tablet.Traverse:output_type -> openmldb.v1.TraverseResponse
+	9,  // 22: openmldb.v1.Tablet.CallDeployment:output_type -> openmldb.v1.CallDeploymentResponse
+	14, // 23: openmldb.v1.Tablet.GetTableStatus:output_type -> openmldb.v1.GetTableStatusResponse
+	15, // [15:24] is the sub-list for method output_type
+	6,  // [6:15] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -1493,7 +1613,7 @@ func file_openmldb_v1_tablet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_tablet_proto_rawDesc), len(file_openmldb_v1_tablet_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -49,6 +49,8 @@ const (
 	TabletDeleteProcedure = "/openmldb.v1.Tablet/Delete"
 	// TabletTraverseProcedure is the fully-qualified name of the Tablet's Traverse RPC.
 	TabletTraverseProcedure = "/openmldb.v1.Tablet/Traverse"
+	// TabletCallDeploymentProcedure is the fully-qualified name of the Tablet's CallDeployment RPC.
+	TabletCallDeploymentProcedure = "/openmldb.v1.Tablet/CallDeployment"
 	// TabletGetTableStatusProcedure is the fully-qualified name of the Tablet's GetTableStatus RPC.
 	TabletGetTableStatusProcedure = "/openmldb.v1.Tablet/GetTableStatus"
 )
@@ -65,6 +67,7 @@ type TabletClient interface {
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
 	Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error)
+	CallDeployment(context.Context, *connect.Request[v1.CallDeploymentRequest]) (*connect.Response[v1.CallDeploymentResponse], error)
 	GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error)
 }
 
@@ -121,6 +124,12 @@ func NewTabletClient(httpClient connect.HTTPClient, baseURL string, opts ...conn
 			connect.WithSchema(tabletMethods.ByName("Traverse")),
 			connect.WithClientOptions(opts...),
 		),
+		callDeployment: connect.NewClient[v1.CallDeploymentRequest, v1.CallDeploymentResponse](
+			httpClient,
+			baseURL+TabletCallDeploymentProcedure,
+			connect.WithSchema(tabletMethods.ByName("CallDeployment")),
+			connect.WithClientOptions(opts...),
+		),
 		getTableStatus: connect.NewClient[v1.GetTableStatusRequest, v1.GetTableStatusResponse](
 			httpClient,
 			baseURL+TabletGetTableStatusProcedure,
@@ -139,6 +148,7 @@ type tabletClient struct {
 	scan             *connect.Client[v1.ScanRequest, v1.ScanResponse]
 	delete           *connect.Client[v1.DeleteRequest, v1.DeleteResponse]
 	traverse         *connect.Client[v1.TraverseRequest, v1.TraverseResponse]
+	callDeployment   *connect.Client[v1.CallDeploymentRequest, v1.CallDeploymentResponse]
 	getTableStatus   *connect.Client[v1.GetTableStatusRequest, v1.GetTableStatusResponse]
 }
 
@@ -177,6 +187,11 @@ func (c *tabletClient) Traverse(ctx context.Context, req *connect.Request[v1.Tra
 	return c.traverse.CallUnary(ctx, req)
 }
 
+// CallDeployment calls openmldb.v1.Tablet.CallDeployment.
+func (c *tabletClient) CallDeployment(ctx context.Context, req *connect.Request[v1.CallDeploymentRequest]) (*connect.Response[v1.CallDeploymentResponse], error) {
+	return c.callDeployment.CallUnary(ctx, req)
+}
+
 // GetTableStatus calls openmldb.v1.Tablet.GetTableStatus.
 func (c *tabletClient) GetTableStatus(ctx context.Context, req *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error) {
 	return c.getTableStatus.CallUnary(ctx, req)
@@ -194,6 +209,7 @@ type TabletHandler interface {
 	Scan(context.Context, *connect.Request[v1.ScanRequest]) (*connect.Response[v1.ScanResponse], error)
 	Delete(context.Context, *connect.Request[v1.DeleteRequest]) (*connect.Response[v1.DeleteResponse], error)
 	Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error)
+	CallDeployment(context.Context, *connect.Request[v1.CallDeploymentRequest]) (*connect.Response[v1.CallDeploymentResponse], error)
 	GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error)
 }
 
@@ -246,6 +262,12 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 		connect.WithSchema(tabletMethods.ByName("Traverse")),
 		connect.WithHandlerOptions(opts...),
 	)
+	tabletCallDeploymentHandler := connect.NewUnaryHandler(
+		TabletCallDeploymentProcedure,
+		svc.CallDeployment,
+		connect.WithSchema(tabletMethods.ByName("CallDeployment")),
+		connect.WithHandlerOptions(opts...),
+	)
 	tabletGetTableStatusHandler := connect.NewUnaryHandler(
 		TabletGetTableStatusProcedure,
 		svc.GetTableStatus,
@@ -268,6 +290,8 @@ func NewTabletHandler(svc TabletHandler, opts ...connect.HandlerOption) (string,
 			tabletDeleteHandler.ServeHTTP(w, r)
 		case TabletTraverseProcedure:
 			tabletTraverseHandler.ServeHTTP(w, r)
+		case TabletCallDeploymentProcedure:
+			tabletCallDeploymentHandler.ServeHTTP(w, r)
 		case TabletGetTableStatusProcedure:
 			tabletGetTableStatusHandler.ServeHTTP(w, r)
 		default:
@@ -305,6 +329,10 @@ func (UnimplementedTabletHandler) Delete(context.Context, *connect.Request[v1.De
 
 func (UnimplementedTabletHandler) Traverse(context.Context, *connect.Request[v1.TraverseRequest]) (*connect.Response[v1.TraverseResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.Traverse is not implemented"))
+}
+
+func (UnimplementedTabletHandler) CallDeployment(context.Context, *connect.Request[v1.CallDeploymentRequest]) (*connect.Response[v1.CallDeploymentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.Tablet.CallDeployment is not implemented"))
 }
 
 func (UnimplementedTabletHandler) GetTableStatus(context.Context, *connect.Request[v1.GetTableStatusRequest]) (*connect.Response[v1.GetTableStatusResponse], error) {

@@ -1,0 +1,126 @@
+package tablet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+
+	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/client"
+	"github.com/openmldb-go/openmldb/internal/codec"
+	"github.com/openmldb-go/openmldb/internal/sql"
+	"github.com/openmldb-go/openmldb/internal/storage"
+	"github.com/openmldb-go/openmldb/schema"
+)
+
+// deployState runs deployments on this tablet: request rows arrive at the
+// leader of their partition, whose windows are read from local memory;
+// reads of other partitions and tables go through an SDK client made on
+// first use.
+type deployState struct {
+	mu     sync.Mutex
+	sdk    *client.Client
+	runner *sql.DeploymentRunner
+}
+
+func (d *data) deploymentRunner(ctx context.Context) (*sql.DeploymentRunner, error) {
+	st := &d.deploy
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.runner != nil {
+		return st.runner, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sdk, err := client.Connect(cctx, client.Options{ZkCluster: d.s.cfg.ZkCluster, ZkRootPath: d.s.cfg.ZkRootPath})
+	if err != nil {
+		return nil, connect.NewError(connect.CodeUnavailable, fmt.Errorf("connecting for deployments: %w", err))
+	}
+	st.sdk = sdk
+	st.runner = &sql.DeploymentRunner{Etcd: sdk.Etcd(), Keys: d.s.keys, Src: localSource{d: d, sdk: sdk}}
+	return st.runner, nil
+}
+
+func (d *data) closeDeployments() {
+	d.deploy.mu.Lock()
+	defer d.deploy.mu.Unlock()
+	if d.deploy.sdk != nil {
+		d.deploy.sdk.Close()
+		d.deploy.sdk, d.deploy.runner = nil, nil
+	}
+}
+
+// localSource reads a key from this tablet's own replica when it leads the
+// key's partition, else through the SDK.
+type localSource struct {
+	d   *data
+	sdk *client.Client
+}
+
+func (s localSource) Table(db, name string) (schema.Table, error) { return s.sdk.Table(db, name) }
+
+func (s localSource) ScanIndex(ctx context.Context, db, table, index, key string, from, to int64, limit int) ([]client.Row, error) {
+	tm, err := s.sdk.TableMeta(db, table)
+	if err != nil {
+		return nil, err
+	}
+	if index == "" || index == tm.Table.Indexes[0].Name {
+		pid := client.PartitionOf(tm.Table, key)
+		if h, err := s.d.get(tm.TID, pid); err == nil && s.d.checkLeader(h) == nil {
+			rows, err := h.rep.part.Scan(key, storage.ScanOptions{Index: index, From: from, To: to, Limit: limit}, time.Now())
+			if err != nil {
+				return nil, err
+			}
+			out := make([]client.Row, 0, len(rows))
+			for _, r := range rows {
+				vals, err := codec.Decode(tm.Table.Columns, r.Data)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, vals)
+			}
+			return out, nil
+		}
+	}
+	return s.sdk.Scan(ctx, db, table, key, client.ScanOptions{Index: index, From: from, To: to, Limit: limit})
+}
+
+// CallDeployment computes a deployment for request rows.
+func (d *data) CallDeployment(ctx context.Context, req *connect.Request[openmldbv1.CallDeploymentRequest]) (*connect.Response[openmldbv1.CallDeploymentResponse], error) {
+	m := req.Msg
+	runner, err := d.deploymentRunner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, q, err := runner.Deployment(ctx, m.Db, m.Name)
+	if err != nil {
+		if sql.IsNotFound(err) {
+			return nil, connect.NewError(connect.CodeNotFound, err)
+		}
+		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	resp := &openmldbv1.CallDeploymentResponse{}
+	for i, b := range m.Rows {
+		vals, err := codec.Decode(q.Main.Columns, b)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("request row %d: %w", i+1, err))
+		}
+		out, err := q.Request(ctx, runner.Src, vals, nil)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("request row %d: %w", i+1, err))
+		}
+		for j := range out {
+			out[j] = sql.JSONValue(out[j])
+		}
+		js, err := json.Marshal(out)
+		if err != nil {
+			return nil, connect.NewError(connect.CodeInternal, err)
+		}
+		resp.RowsJson = append(resp.RowsJson, string(js))
+	}
+	return connect.NewResponse(resp), nil
+}
