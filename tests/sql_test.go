@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -20,6 +21,8 @@ type sqlCase struct {
 	stmt     string
 	wantErr  string // "statement error <substring>"
 	expected *string
+	// request names a deployment: stmt holds request rows as VALUES tuples.
+	request string
 }
 
 // parseSQLTest reads the .test format (modelled on sqllogictest and
@@ -29,6 +32,9 @@ type sqlCase struct {
 //	statement error <text>  it must fail with an error containing <text>
 //	query                   the statement's printed output must equal the
 //	----                    lines after ----, up to the next directive
+//	request <deployment>    the lines are request rows, ('a', 1), (...);
+//	----                    and the deployment's answer (computed by the
+//	                        tablets through the SDK) is the expected table
 //
 // Statements run until a line ending in ';'. Lines starting with # outside
 // expected output are comments.
@@ -36,7 +42,7 @@ func parseSQLTest(name, text string) ([]sqlCase, error) {
 	var out []sqlCase
 	lines := strings.Split(text, "\n")
 	isDirective := func(l string) bool {
-		return strings.HasPrefix(l, "statement ") || l == "query" || strings.HasPrefix(l, "#")
+		return strings.HasPrefix(l, "statement ") || l == "query" || strings.HasPrefix(l, "request ") || strings.HasPrefix(l, "#")
 	}
 	for i := 0; i < len(lines); {
 		l := lines[i]
@@ -47,6 +53,8 @@ func parseSQLTest(name, text string) ([]sqlCase, error) {
 		c := sqlCase{where: fmt.Sprintf("%s:%d", name, i+1)}
 		switch {
 		case l == "statement ok", l == "query":
+		case strings.HasPrefix(l, "request "):
+			c.request = strings.TrimSpace(strings.TrimPrefix(l, "request "))
 		case strings.HasPrefix(l, "statement error "):
 			c.wantErr = strings.TrimPrefix(l, "statement error ")
 		default:
@@ -62,7 +70,7 @@ func parseSQLTest(name, text string) ([]sqlCase, error) {
 			}
 		}
 		c.stmt = strings.Join(stmt, "\n")
-		if l == "query" {
+		if l == "query" || c.request != "" {
 			if i >= len(lines) || lines[i] != "----" {
 				return nil, fmt.Errorf("%s: query needs ---- and the expected output", c.where)
 			}
@@ -85,6 +93,15 @@ func runSQLCases(t *testing.T, ctx context.Context, eng *sql.Engine, cases []sql
 	sess := eng.NewSession(ctx, "")
 	for _, c := range cases {
 		var buf strings.Builder
+		if c.request != "" {
+			err := callDeploymentCase(ctx, eng, sess, c, &buf)
+			if err != nil {
+				t.Errorf("%s: request %s: %v", c.where, c.request, err)
+			} else if got := strings.TrimRight(buf.String(), "\n"); got != *c.expected {
+				t.Errorf("%s: request %s %s\n--- got ---\n%s\n--- want ---\n%s", c.where, c.request, c.stmt, got, *c.expected)
+			}
+			continue
+		}
 		st, err := sql.Parse(c.stmt)
 		if err == nil {
 			var r *sql.Result
@@ -296,4 +313,42 @@ func TestSQLFullScanBound(t *testing.T) {
 	if len(seen) != 60 || len(r.Rows) != 60 {
 		t.Fatalf("full scan with a large LIMIT returned %d rows (%d distinct), want each of 60 once", len(r.Rows), len(seen))
 	}
+}
+
+// callDeploymentCase sends a case's request rows to its deployment through
+// the SDK (the tablets compute the answer) and prints it as a table.
+func callDeploymentCase(ctx context.Context, eng *sql.Engine, sess *sql.Session, c sqlCase, w io.Writer) error {
+	st, err := sql.Parse("INSERT INTO x VALUES " + c.stmt)
+	if err != nil {
+		return err
+	}
+	var rows [][]any
+	for _, tuple := range st.(*sql.Insert).Rows {
+		var vals []any
+		for _, e := range tuple {
+			v, err := sql.EvalConst(e)
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v)
+		}
+		rows = append(rows, vals)
+	}
+	d, err := eng.SDK.GetDeployment(ctx, sess.DB, c.request)
+	if err != nil {
+		return err
+	}
+	out, err := eng.SDK.CallDeployment(ctx, sess.DB, c.request, rows)
+	if err != nil {
+		return err
+	}
+	r := &sql.Result{IsQuery: true}
+	for _, col := range d.Columns {
+		r.Columns = append(r.Columns, sql.Column{Name: col.Name, Type: col.Type})
+	}
+	for _, o := range out {
+		r.Rows = append(r.Rows, []any(o))
+	}
+	sql.WriteResult(w, r)
+	return nil
 }

@@ -1260,3 +1260,6 @@ func (e *Engine) offlineSelect(ctx context.Context, s *Session, x *Select, args 
 	}
 	return &Result{IsQuery: true, Columns: q.Columns, Rows: out}, nil
 }
+
+// EvalConst evaluates an expression without columns (for tools and tests).
+func EvalConst(e Expr) (any, error) { return constEval(e, nil) }
