@@ -10,6 +10,7 @@ import (
 	"hash/fnv"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -538,6 +539,7 @@ func (c *Client) Scan(ctx context.Context, db, table, key string, o ScanOptions)
 		}
 	}
 	var out []Row
+	var tss []int64
 	for _, pid := range pids {
 		var resp *connect.Response[openmldbv1.ScanResponse]
 		err := c.callLeader(ctx, tm, pid, func(ctx context.Context, t openmldbv1connect.TabletClient) error {
@@ -550,13 +552,32 @@ func (c *Client) Scan(ctx context.Context, db, table, key string, o ScanOptions)
 		if err != nil {
 			return nil, err
 		}
-		for _, b := range resp.Msg.Rows {
+		for i, b := range resp.Msg.Rows {
 			vals, err := codec.Decode(tm.Table.Columns, b)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, vals)
+			if i < len(resp.Msg.Ts) {
+				tss = append(tss, resp.Msg.Ts[i])
+			} else {
+				tss = append(tss, 0)
+			}
 		}
+	}
+	if len(pids) > 1 {
+		// Each partition answered newest first; merge so the newest rows of
+		// the key across partitions come first before applying the limit.
+		idx := make([]int, len(out))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return tss[idx[a]] > tss[idx[b]] })
+		merged := make([]Row, len(out))
+		for i, j := range idx {
+			merged[i] = out[j]
+		}
+		out = merged
 	}
 	if o.Limit > 0 && len(out) > o.Limit {
 		out = out[:o.Limit]
