@@ -43,13 +43,15 @@ func main() {
 	replicas := flag.Int("replicas", 3, "replicas of the bench table")
 	table := flag.String("table", "", "table name (default load_<replicas>r)")
 	via := flag.String("via", "sdk", "sdk (Go SDK) or rest (the apiserver at --rest_endpoint)")
+	deployKeys := flag.Int("deploy_keys", 100, "--mode=deploy: keys in bench.feat")
+	rowsPerKey := flag.Int("rows_per_key", 1000, "--mode=deploy: stored rows per key (one a minute, newest now)")
 	restEP := flag.String("rest_endpoint", "127.0.0.1:9080", "apiserver for --via=rest")
 	flag.Parse()
 	if *via != "sdk" && *via != "rest" {
 		log.Fatalf("--via must be sdk or rest, not %q", *via)
 	}
-	if *mode != "put" && *mode != "get" {
-		log.Fatalf("--mode must be put or get, not %q", *mode)
+	if *mode != "put" && *mode != "get" && *mode != "deploy" {
+		log.Fatalf("--mode must be put, get or deploy, not %q", *mode)
 	}
 	if *table == "" {
 		*table = fmt.Sprintf("load_%dr", *replicas)
@@ -62,6 +64,10 @@ func main() {
 	defer cli.Close()
 	if err := cli.CreateDatabase(ctx, "bench", true); err != nil {
 		log.Fatal(err)
+	}
+	if *mode == "deploy" {
+		runDeploy(ctx, cli, *zk, *root, *clients, *duration, *via, *restEP, *deployKeys, *rowsPerKey, *partitions, *replicas)
+		return
 	}
 	err = cli.CreateTable(ctx, schema.Table{DB: "bench", Name: *table, PartitionNum: *partitions, ReplicaNum: *replicas,
 		Columns: []schema.Column{{Name: "k", Type: schema.TypeString}, {Name: "ts", Type: schema.TypeTimestamp}, {Name: "v", Type: schema.TypeString}},

@@ -242,10 +242,10 @@ func init() {
 		aggFuncs["top_n_key_"+name+"_cate_where"] = aggFunc{4, 4, fixed(schema.TypeString), cateAgg(agg, 1, 2, 3)}
 	}
 	aggFuncs["distinct_count"] = aggFunc{1, 1, fixed(schema.TypeInt64), func(rows [][]any, _ []any) (any, error) {
-		seen := map[string]bool{}
+		seen := make(map[any]struct{}, 16)
 		for _, r := range rows {
 			if r[0] != nil {
-				seen[typeName(r[0])+":"+formatValue(r[0])] = true
+				seen[r[0]] = struct{}{} // runtime values are comparable
 			}
 		}
 		return int64(len(seen)), nil

@@ -462,53 +462,61 @@ type windowCand struct {
 // frame picks the window of a request row (ts reqTS) from stored
 // candidates with ts <= reqTS, newest first: the request row is taken as
 // appended at its timestamp, after every stored row with that timestamp.
+// The sequence is [request row, eligible candidates...]; ROWS frames count
+// positions in it, ROWS_RANGE frames compare timestamps.
 func frame(w *WindowDef, req client.Row, reqTS int64, cands []windowCand) []client.Row {
-	seq := make([]windowCand, 0, len(cands)+1)
-	seq = append(seq, windowCand{row: req, ts: reqTS, main: true, req: true})
-	for _, c := range cands {
-		if c.ts > reqTS || w.ExcludeCurrentTime && c.ts == reqTS || w.InstanceNotInWindow && c.main {
-			continue
-		}
-		seq = append(seq, c)
+	eligible := func(c *windowCand) bool {
+		return c.ts <= reqTS && !(w.ExcludeCurrentTime && c.ts == reqTS) && !(w.InstanceNotInWindow && c.main)
 	}
-	var win []windowCand
+	max := len(cands) + 1
+	if w.MaxSize > 0 && int(w.MaxSize) < max {
+		max = int(w.MaxSize)
+	}
+	out := make([]client.Row, 0, min(max, 64))
+	full := func() bool { return len(out) >= max }
 	switch w.Unit {
 	case FrameRows:
-		lo := w.End.Offset // CURRENT ROW: 0
-		hi := len(seq) - 1
-		if !w.Start.Unbounded && !w.Start.Current && int(w.Start.Offset) < hi {
-			hi = int(w.Start.Offset)
-		}
+		lo, hi := int(w.End.Offset), len(cands)
 		if w.Start.Current {
 			hi = 0
+		} else if !w.Start.Unbounded && int(w.Start.Offset) < hi {
+			hi = int(w.Start.Offset)
 		}
-		if int(lo) <= hi {
-			win = seq[lo : hi+1]
+		if lo == 0 && !w.ExcludeCurrentRow {
+			out = append(out, req)
+		}
+		pos := 1
+		for i := range cands {
+			if pos > hi || full() {
+				break
+			}
+			if !eligible(&cands[i]) {
+				continue
+			}
+			if pos >= lo {
+				out = append(out, cands[i].row)
+			}
+			pos++
 		}
 	case FrameRowsRange:
 		upper := reqTS - w.End.Offset
-		for _, c := range seq {
-			if c.ts > upper {
+		lower := reqTS - w.Start.Offset
+		if w.Start.Current {
+			lower = reqTS
+		}
+		if reqTS <= upper && !w.ExcludeCurrentRow {
+			out = append(out, req)
+		}
+		for i := range cands {
+			c := &cands[i]
+			if full() || !w.Start.Unbounded && c.ts < lower {
+				break
+			}
+			if c.ts > upper || !eligible(c) {
 				continue
 			}
-			if !w.Start.Unbounded && !w.Start.Current && c.ts < reqTS-w.Start.Offset {
-				break
-			}
-			if w.Start.Current && c.ts < reqTS {
-				break
-			}
-			win = append(win, c)
+			out = append(out, c.row)
 		}
-	}
-	out := make([]client.Row, 0, len(win))
-	for _, c := range win {
-		if w.ExcludeCurrentRow && c.req {
-			continue
-		}
-		out = append(out, c.row)
-	}
-	if w.MaxSize > 0 && int64(len(out)) > w.MaxSize {
-		out = out[:w.MaxSize]
 	}
 	return out
 }
@@ -549,6 +557,9 @@ func findIndexByName(t schema.Table, name string) (schema.Index, bool) {
 
 // mergeNewest merges candidate lists (each newest first) into one.
 func mergeNewest(lists [][]windowCand) []windowCand {
+	if len(lists) == 1 {
+		return lists[0]
+	}
 	var out []windowCand
 	for _, l := range lists {
 		out = append(out, l...)
@@ -557,19 +568,18 @@ func mergeNewest(lists [][]windowCand) []windowCand {
 	return out
 }
 
-// requestCands reads a window's stored candidates for a request row.
-func (q *FeatureQuery) requestCands(ctx context.Context, src RowSource, wp *windowPlan, req client.Row, reqTS int64) ([]windowCand, error) {
-	w := wp.def
+// scanBounds are the (to, from] bounds and limit that read every stored
+// candidate a window needs for a request at reqTS.
+func scanBounds(w *WindowDef, reqTS int64) (from, to int64, limit int) {
 	// Scans read ts in (to, from], newest first, where 0 means unbounded;
-	// the bounds here only narrow the read, frame() decides exactly.
-	from := reqTS
+	// the bounds only narrow the read, frame() decides exactly.
+	from = reqTS
 	if w.ExcludeCurrentTime {
 		from = reqTS - 1
 	}
 	if w.Unit == FrameRowsRange {
 		from = min(from, reqTS-w.End.Offset)
 	}
-	limit := 0
 	if w.Unit == FrameRows && !w.Start.Unbounded {
 		limit = int(w.Start.Offset)
 	}
@@ -582,10 +592,29 @@ func (q *FeatureQuery) requestCands(ctx context.Context, src RowSource, wp *wind
 	if from <= 0 {
 		from, limit = 0, 0 // cannot bound above 0: read all, frame() filters
 	}
-	var to int64
 	if w.Unit == FrameRowsRange && !w.Start.Unbounded {
 		to = max(reqTS-w.Start.Offset-1, 0)
 	}
+	return from, to, limit
+}
+
+// sourcesKey identifies the stored rows a window reads (its tables and
+// indexes), so windows over the same rows share one read.
+func sourcesKey(wp *windowPlan) string {
+	var b strings.Builder
+	for _, s := range wp.sources {
+		fmt.Fprintf(&b, "%s/%s/%v;", s.table.Name, s.index, s.keys)
+	}
+	return b.String()
+}
+
+// requestCands reads a window's stored candidates for a request row.
+func (q *FeatureQuery) requestCands(ctx context.Context, src RowSource, wp *windowPlan, req client.Row, reqTS int64) ([]windowCand, error) {
+	from, to, limit := scanBounds(wp.def, reqTS)
+	return q.readCands(ctx, src, wp, req, from, to, limit)
+}
+
+func (q *FeatureQuery) readCands(ctx context.Context, src RowSource, wp *windowPlan, req client.Row, from, to int64, limit int) ([]windowCand, error) {
 	var lists [][]windowCand
 	for _, s := range wp.sources {
 		key, ok, err := windowKey(s, q, req)
@@ -706,16 +735,51 @@ func (q *FeatureQuery) Request(ctx context.Context, src RowSource, req client.Ro
 	if err := q.bindJoins(ctx, src, s); err != nil {
 		return nil, err
 	}
+	// Windows reading the same rows with the same upper bound share one
+	// read, widened to what the widest of them needs.
+	type read struct {
+		wp            *windowPlan
+		from, to      int64
+		limit         int
+		names         []string
+		cands         []windowCand
+		unlimited, lo bool
+	}
+	reads := map[string]*read{}
+	var order []string
 	for name, wp := range q.windows {
 		reqTS, err := tsOf(req, wp.tsCol)
 		if err != nil {
 			return nil, err
 		}
-		cands, err := q.requestCands(ctx, src, wp, req, reqTS)
+		from, to, limit := scanBounds(wp.def, reqTS)
+		k := fmt.Sprintf("%s@%d/%d", sourcesKey(wp), wp.tsCol, from)
+		r := reads[k]
+		if r == nil {
+			r = &read{wp: wp, from: from, to: to, limit: limit}
+			reads[k] = r
+			order = append(order, k)
+		} else {
+			r.to = min(r.to, to)
+			if r.limit == 0 || limit == 0 {
+				r.limit = 0
+			} else {
+				r.limit = max(r.limit, limit)
+			}
+		}
+		r.names = append(r.names, name)
+	}
+	for _, k := range order {
+		r := reads[k]
+		cands, err := q.readCands(ctx, src, r.wp, req, r.from, r.to, r.limit)
 		if err != nil {
 			return nil, err
 		}
-		s.windows[name] = frame(wp.def, req, reqTS, cands)
+		for _, name := range r.names {
+			wp := q.windows[name]
+			reqTS, _ := tsOf(req, wp.tsCol)
+			s.windows[name] = frame(wp.def, req, reqTS, cands)
+		}
 	}
 	return q.output(s)
 }

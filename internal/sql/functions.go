@@ -424,29 +424,43 @@ func evalAggregate(c *Call, s *scope) (any, error) {
 		return nil, semanticf("aggregate %s takes %d to %d arguments, got %d", c.Name, f.minArgs, f.maxArgs, len(c.Args))
 	}
 	consts := make([]any, len(c.Args))
+	// Arguments that are plain columns of the main table are read straight
+	// from each window row; others are evaluated with one reused scope.
+	colOf := make([]int, len(c.Args))
 	for j, a := range c.Args {
+		colOf[j] = -1
 		if isConst(a) {
 			v, err := eval(a, &scope{args: s.args})
 			if err != nil {
 				return nil, err
 			}
 			consts[j] = v
+			continue
+		}
+		if ref, ok := a.(*ColumnRef); ok && (ref.Table == "" || strings.EqualFold(ref.Table, s.table.Name) || strings.EqualFold(ref.Table, s.alias)) {
+			colOf[j] = s.table.ColumnIndex(ref.Name)
 		}
 	}
+	n := len(c.Args)
+	flat := make([]any, len(rows)*n)
 	vals := make([][]any, len(rows))
+	rs := &scope{table: s.table, alias: s.alias, args: s.args}
 	for i, r := range rows {
-		rs := &scope{table: s.table, alias: s.alias, row: r, args: s.args}
-		vals[i] = make([]any, len(c.Args))
+		vals[i] = flat[i*n : (i+1)*n : (i+1)*n]
+		rs.row = r
 		for j, a := range c.Args {
-			if isConst(a) {
+			switch {
+			case colOf[j] >= 0:
+				vals[i][j] = canon(r[colOf[j]])
+			case isConst(a):
 				vals[i][j] = consts[j]
-				continue
+			default:
+				v, err := eval(a, rs)
+				if err != nil {
+					return nil, err
+				}
+				vals[i][j] = v
 			}
-			v, err := eval(a, rs)
-			if err != nil {
-				return nil, err
-			}
-			vals[i][j] = v
 		}
 	}
 	v, err := f.fn(vals, consts)
