@@ -127,6 +127,16 @@ func Decode(cols []schema.Column, row []byte) ([]any, error) {
 	return out, err
 }
 
+// DecodeNeeded decodes into out (len(cols)) only the columns with need[i]
+// set, leaving the others nil: window scans read a few columns of many rows.
+func DecodeNeeded(cols []schema.Column, row []byte, need []bool, out []any) error {
+	return walk(cols, row, func(i int, c schema.Column, field []byte) {
+		if need[i] {
+			out[i] = decodeField(c.Type, field)
+		}
+	})
+}
+
 // DecodeColumns decodes only the columns whose positions are listed.
 func DecodeColumns(cols []schema.Column, row []byte, want []int) ([]any, error) {
 	all, err := Decode(cols, row)

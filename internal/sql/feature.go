@@ -19,6 +19,12 @@ type RowSource interface {
 	ScanIndex(ctx context.Context, db, table, index, key string, from, to int64, limit int) ([]client.Row, error)
 }
 
+// ColumnScanner is a RowSource that can decode only some columns of the
+// rows it reads (window aggregates use a few columns of many rows).
+type ColumnScanner interface {
+	ScanIndexColumns(ctx context.Context, db, table, index, key string, from, to int64, limit int, need []bool) ([]client.Row, error)
+}
+
 // SDKSource reads through the Go SDK (partition leaders).
 type SDKSource struct{ SDK *client.Client }
 
@@ -41,6 +47,9 @@ type FeatureQuery struct {
 	windows   map[string]*windowPlan
 	joins     []*joinPlan
 	where     Expr
+	// windowCols marks the main-table columns windows read (aggregate
+	// arguments and ORDER BY columns); nil means all.
+	windowCols []bool
 }
 
 type featureItem struct {
@@ -159,6 +168,23 @@ func CompileFeature(src RowSource, db string, sel *Select) (*FeatureQuery, error
 		}
 		q.windows[name] = wp
 	}
+	q.windowCols = make([]bool, len(main.Columns))
+	for _, wp := range q.windows {
+		q.windowCols[wp.tsCol] = true
+	}
+	walkCalls(sel, func(c *Call) {
+		if c.Over == "" {
+			return
+		}
+		for _, a := range c.Args {
+			if !markColumns(a, q.windowCols, &main) {
+				q.windowCols = nil // something we cannot see through: read all
+			}
+			if q.windowCols == nil {
+				return
+			}
+		}
+	})
 	for _, j := range sel.Joins {
 		jp, err := planJoin(src, q, j)
 		if err != nil {
@@ -199,6 +225,58 @@ func CompileFeature(src RowSource, db string, sel *Select) (*FeatureQuery, error
 		}
 	}
 	return q, nil
+}
+
+// markColumns marks the main-table columns e reads; false when it cannot
+// tell (a reference to another table).
+func markColumns(e Expr, need []bool, t *schema.Table) bool {
+	ok := true
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case *ColumnRef:
+			if i := t.ColumnIndex(x.Name); i >= 0 && need != nil {
+				need[i] = true
+			} else {
+				ok = false
+			}
+		case *Unary:
+			walk(x.X)
+		case *Binary:
+			walk(x.L)
+			walk(x.R)
+		case *IsNull:
+			walk(x.X)
+		case *Between:
+			walk(x.X)
+			walk(x.Lo)
+			walk(x.Hi)
+		case *InList:
+			walk(x.X)
+			for _, a := range x.List {
+				walk(a)
+			}
+		case *Call:
+			for _, a := range x.Args {
+				walk(a)
+			}
+		case *Case:
+			if x.Operand != nil {
+				walk(x.Operand)
+			}
+			for _, w := range x.Whens {
+				walk(w.Cond)
+				walk(w.Result)
+			}
+			if x.Else != nil {
+				walk(x.Else)
+			}
+		case *Cast:
+			walk(x.X)
+		}
+	}
+	walk(e)
+	return ok
 }
 
 // walkCalls visits every function call of a SELECT's items and WHERE.
@@ -624,7 +702,12 @@ func (q *FeatureQuery) readCands(ctx context.Context, src RowSource, wp *windowP
 		if !ok {
 			continue // NULL partition key: only the request row
 		}
-		rows, err := src.ScanIndex(ctx, q.DB, s.table.Name, s.index, key, from, to, limit)
+		var rows []client.Row
+		if cs, ok := src.(ColumnScanner); ok && q.windowCols != nil {
+			rows, err = cs.ScanIndexColumns(ctx, q.DB, s.table.Name, s.index, key, from, to, limit, q.windowCols)
+		} else {
+			rows, err = src.ScanIndex(ctx, q.DB, s.table.Name, s.index, key, from, to, limit)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -242,9 +242,22 @@ type ScanOptions struct {
 
 // Scan returns the key's rows matching opts, skipping expired ones.
 func (p *Partition) Scan(key string, opts ScanOptions, now time.Time) ([]Row, error) {
+	var out []Row
+	err := p.ScanFunc(key, opts, now, func(ts int64, data []byte) bool {
+		out = append(out, Row{TS: ts, Data: append([]byte(nil), data...)})
+		return true
+	})
+	return out, err
+}
+
+// ScanFunc calls fn with each of the key's rows matching opts, newest
+// first, until fn returns false. data is only valid during the call (it is
+// the stored copy, read under the shard's read lock): fn must not keep it
+// and must not write to the partition.
+func (p *Partition) ScanFunc(key string, opts ScanOptions, now time.Time, fn func(ts int64, data []byte) bool) error {
 	i, err := p.IndexPos(opts.Index)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	def := p.indexes[i].def
 	nowMs := now.UnixMilli()
@@ -253,9 +266,9 @@ func (p *Partition) Scan(key string, opts ScanOptions, now time.Time) ([]Row, er
 	defer sh.mu.RUnlock()
 	kl := sh.keys[i][key]
 	if kl == nil {
-		return nil, nil
+		return nil
 	}
-	var out []Row
+	n := 0
 	for j, cnt := len(kl.entries)-1, 0; j >= 0; j, cnt = j-1, cnt+1 {
 		e := kl.entries[j]
 		if expired(def, e.ts, cnt, nowMs) {
@@ -275,13 +288,15 @@ func (p *Partition) Scan(key string, opts ScanOptions, now time.Time) ([]Row, er
 		if opts.To != 0 && e.ts <= opts.To {
 			break
 		}
-		data := p.arena.get(e.ref)
-		out = append(out, Row{TS: e.ts, Data: append([]byte(nil), data...)})
-		if opts.Limit > 0 && len(out) >= opts.Limit {
+		if !fn(e.ts, p.arena.get(e.ref)) {
+			break
+		}
+		n++
+		if opts.Limit > 0 && n >= opts.Limit {
 			break
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Get returns the newest row of key (at AtTS if set), or ok=false.

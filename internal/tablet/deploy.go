@@ -89,6 +89,42 @@ func (s localSource) ScanIndex(ctx context.Context, db, table, index, key string
 	return s.sdk.Scan(ctx, db, table, key, client.ScanOptions{Index: index, From: from, To: to, Limit: limit})
 }
 
+// ScanIndexColumns reads like ScanIndex but decodes only the needed
+// columns, straight from the stored bytes when this tablet leads the key's
+// partition (one allocation for all values of the rows).
+func (s localSource) ScanIndexColumns(ctx context.Context, db, table, index, key string, from, to int64, limit int, need []bool) ([]client.Row, error) {
+	tm, err := s.sdk.TableMeta(db, table)
+	if err != nil {
+		return nil, err
+	}
+	if index == "" || index == tm.Table.Indexes[0].Name {
+		pid := client.PartitionOf(tm.Table, key)
+		if h, err := s.d.get(tm.TID, pid); err == nil && s.d.checkLeader(h) == nil {
+			cols := tm.Table.Columns
+			var out []client.Row
+			var flat []any
+			var decErr error
+			err := h.rep.part.ScanFunc(key, storage.ScanOptions{Index: index, From: from, To: to, Limit: limit}, time.Now(), func(_ int64, data []byte) bool {
+				if len(flat) < len(cols) {
+					flat = make([]any, 64*len(cols)) // rows share backing arrays
+				}
+				row := flat[:len(cols):len(cols)]
+				flat = flat[len(cols):]
+				if decErr = codec.DecodeNeeded(cols, data, need, row); decErr != nil {
+					return false
+				}
+				out = append(out, row)
+				return true
+			})
+			if err == nil {
+				err = decErr
+			}
+			return out, err
+		}
+	}
+	return s.ScanIndex(ctx, db, table, index, key, from, to, limit)
+}
+
 // CallDeployment computes a deployment for request rows.
 func (d *data) CallDeployment(ctx context.Context, req *connect.Request[openmldbv1.CallDeploymentRequest]) (*connect.Response[openmldbv1.CallDeploymentResponse], error) {
 	m := req.Msg
