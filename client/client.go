@@ -359,7 +359,9 @@ func mapErr(err error) error {
 // callLeader runs fn against the partition leader, retrying retryable
 // failures with backoff until ctx ends.
 func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32, fn func(context.Context, openmldbv1connect.TabletClient) error) error {
-	backoff := 10 * time.Millisecond
+	// Short, capped backoff: a leader move takes tens of milliseconds and
+	// every millisecond of backoff past it is a write stall the user sees.
+	backoff := 5 * time.Millisecond
 	hint := ""
 	var last error
 	for attempt := 0; ; attempt++ {
@@ -378,14 +380,19 @@ func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32
 		if !ok {
 			return mapErr(err)
 		}
-		hint = h
 		c.Retries.Add(1)
+		if h != "" && h != ep && h != hint {
+			// The replica named the new leader: go there at once.
+			hint = h
+			continue
+		}
+		hint = h
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w after %d attempts: last error: %w", ErrTimeout, attempt+1, mapErr(last))
 		case <-time.After(backoff):
 		}
-		if backoff < 200*time.Millisecond {
+		if backoff < 50*time.Millisecond {
 			backoff *= 2
 		}
 	}
