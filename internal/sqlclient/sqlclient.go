@@ -150,6 +150,9 @@ func (sh *Shell) interactive(ctx context.Context, f *os.File, out io.Writer) err
 		io.Reader
 		io.Writer
 	}{f, out}, sh.prompt(false))
+	hist := openHistory()
+	defer hist.Close()
+	t.History = hist
 	sh.Out = t
 	sh.Timing = true
 	fmt.Fprintln(t, "Welcome to openmldb-go. Statements end with ';'. Type quit; to leave.")
