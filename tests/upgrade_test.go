@@ -18,6 +18,9 @@ import (
 
 const oldVersion, newVersion = "1.0.0", "1.1.0"
 
+// gapDebugThreshold: with GAP_DEBUG set, write gaps longer than this are printed.
+const gapDebugThreshold = 100 * time.Millisecond
+
 // gapWriters writes unique rows to every table and partition, records every
 // acknowledged row and, per partition, the longest gap between successes.
 type gapWriters struct {
@@ -81,7 +84,7 @@ func startGapWriters(t *testing.T, cli *client.Client, db string, tables []strin
 					g.mu.Lock()
 					g.acked[tb][ts] = true
 					if prev, ok := g.last[part]; ok && g.measure.Load() {
-						if d := now.Sub(prev); d > 300*time.Millisecond && os.Getenv("GAP_DEBUG") != "" {
+						if d := now.Sub(prev); d > gapDebugThreshold && os.Getenv("GAP_DEBUG") != "" {
 							fmt.Printf("GAP %s %s from %s to %s\n", part, d.Round(time.Millisecond), prev.Format("15:04:05.000"), now.Format("15:04:05.000"))
 						}
 						if d := now.Sub(prev); d > g.maxGap[part] {
