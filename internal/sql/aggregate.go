@@ -2,18 +2,41 @@ package sql
 
 import (
 	"sort"
+
+	"github.com/openmldb-go/openmldb/client"
 	"strings"
 
 	"github.com/openmldb-go/openmldb/schema"
 )
 
-// aggFunc is a window aggregate. rows holds, per window row (newest
-// first), the values of the call's arguments; consts holds the arguments
-// evaluated without a row (for constant parameters such as lag's offset).
+// aggFunc is a window aggregate over the values of its arguments in each
+// window row (newest first); consts holds the arguments evaluated without a
+// row (for constant parameters such as lag's offset).
 type aggFunc struct {
 	minArgs, maxArgs int
 	ret              func(args []schema.Type) schema.Type
-	fn               func(rows [][]any, consts []any) (any, error)
+	fn               func(w *windowArgs, consts []any) (any, error)
+}
+
+// windowArgs gives the value of argument j in window row i without
+// materializing a table of values: plain columns are read from the rows.
+type windowArgs struct {
+	rows   []client.Row
+	cols   []int   // per argument: the column it reads, or -1
+	consts []any   // per argument: its value when constant
+	vals   [][]any // per argument: evaluated values when an expression
+}
+
+func (w *windowArgs) n() int { return len(w.rows) }
+
+func (w *windowArgs) at(i, j int) any {
+	switch {
+	case w.cols[j] >= 0:
+		return canon(w.rows[i][w.cols[j]])
+	case w.vals[j] != nil:
+		return w.vals[j][i]
+	}
+	return w.consts[j]
 }
 
 func sameAsFirst(args []schema.Type) schema.Type {
@@ -120,12 +143,13 @@ func valueAggType(name string, args []schema.Type) schema.Type {
 	return sameAsFirst(args)
 }
 
-// nonNull returns column j of rows, skipping NULLs; keep filters rows.
-func nonNull(rows [][]any, j int, keep func([]any) (bool, error)) ([]any, error) {
-	var out []any
-	for _, r := range rows {
+// nonNull returns argument j of the window rows, skipping NULLs; keep
+// filters rows.
+func nonNull(w *windowArgs, j int, keep func(*windowArgs, int) (bool, error)) ([]any, error) {
+	out := make([]any, 0, w.n())
+	for i := 0; i < w.n(); i++ {
 		if keep != nil {
-			ok, err := keep(r)
+			ok, err := keep(w, i)
 			if err != nil {
 				return nil, err
 			}
@@ -133,33 +157,34 @@ func nonNull(rows [][]any, j int, keep func([]any) (bool, error)) ([]any, error)
 				continue
 			}
 		}
-		if r[j] != nil {
-			out = append(out, r[j])
+		if v := w.at(i, j); v != nil {
+			out = append(out, v)
 		}
 	}
 	return out, nil
 }
 
 // whereArg keeps rows whose condition argument (at j) is true.
-func whereArg(j int) func([]any) (bool, error) {
-	return func(r []any) (bool, error) {
-		if r[j] == nil {
+func whereArg(j int) func(*windowArgs, int) (bool, error) {
+	return func(w *windowArgs, i int) (bool, error) {
+		v := w.at(i, j)
+		if v == nil {
 			return false, nil
 		}
-		return truth(r[j])
+		return truth(v)
 	}
 }
 
 // cateAgg groups rows by the category argument and reduces each group,
 // rendering "key:value,..." ordered by key (descending and cut to n for
 // the top_n_key_ variants).
-func cateAgg(agg valueAgg, cond, cate, topN int) func(rows [][]any, consts []any) (any, error) {
-	return func(rows [][]any, consts []any) (any, error) {
+func cateAgg(agg valueAgg, cond, cate, topN int) func(w *windowArgs, consts []any) (any, error) {
+	return func(w *windowArgs, consts []any) (any, error) {
 		groups := map[string][]any{}
 		keys := map[string]any{}
-		for _, r := range rows {
+		for i := 0; i < w.n(); i++ {
 			if cond >= 0 {
-				ok, err := whereArg(cond)(r)
+				ok, err := whereArg(cond)(w, i)
 				if err != nil {
 					return nil, err
 				}
@@ -167,13 +192,14 @@ func cateAgg(agg valueAgg, cond, cate, topN int) func(rows [][]any, consts []any
 					continue
 				}
 			}
-			if r[cate] == nil {
+			c := w.at(i, cate)
+			if c == nil {
 				continue
 			}
-			k := formatValue(r[cate])
-			keys[k] = r[cate]
-			if r[0] != nil {
-				groups[k] = append(groups[k], r[0])
+			k := formatValue(c)
+			keys[k] = c
+			if v := w.at(i, 0); v != nil {
+				groups[k] = append(groups[k], v)
 			} else if _, seen := groups[k]; !seen {
 				groups[k] = nil
 			}
@@ -222,16 +248,16 @@ func init() {
 	for name, agg := range valueAggs {
 		agg, name := agg, name
 		aggFuncs[name] = aggFunc{1, 1, func(a []schema.Type) schema.Type { return valueAggType(name, a) },
-			func(rows [][]any, _ []any) (any, error) {
-				vals, err := nonNull(rows, 0, nil)
+			func(w *windowArgs, _ []any) (any, error) {
+				vals, err := nonNull(w, 0, nil)
 				if err != nil {
 					return nil, err
 				}
 				return agg(vals)
 			}}
 		aggFuncs[name+"_where"] = aggFunc{2, 2, func(a []schema.Type) schema.Type { return valueAggType(name, a) },
-			func(rows [][]any, _ []any) (any, error) {
-				vals, err := nonNull(rows, 0, whereArg(1))
+			func(w *windowArgs, _ []any) (any, error) {
+				vals, err := nonNull(w, 0, whereArg(1))
 				if err != nil {
 					return nil, err
 				}
@@ -241,32 +267,32 @@ func init() {
 		aggFuncs[name+"_cate_where"] = aggFunc{3, 3, fixed(schema.TypeString), cateAgg(agg, 1, 2, -1)}
 		aggFuncs["top_n_key_"+name+"_cate_where"] = aggFunc{4, 4, fixed(schema.TypeString), cateAgg(agg, 1, 2, 3)}
 	}
-	aggFuncs["distinct_count"] = aggFunc{1, 1, fixed(schema.TypeInt64), func(rows [][]any, _ []any) (any, error) {
+	aggFuncs["distinct_count"] = aggFunc{1, 1, fixed(schema.TypeInt64), func(w *windowArgs, _ []any) (any, error) {
 		seen := make(map[any]struct{}, 16)
-		for _, r := range rows {
-			if r[0] != nil {
-				seen[r[0]] = struct{}{} // runtime values are comparable
+		for i := 0; i < w.n(); i++ {
+			if v := w.at(i, 0); v != nil {
+				seen[v] = struct{}{} // runtime values are comparable
 			}
 		}
 		return int64(len(seen)), nil
 	}}
-	aggFuncs["lag"] = aggFunc{2, 2, sameAsFirst, func(rows [][]any, consts []any) (any, error) {
+	aggFuncs["lag"] = aggFunc{2, 2, sameAsFirst, func(w *windowArgs, consts []any) (any, error) {
 		n, ok := consts[1].(int64)
 		if !ok || n < 0 {
 			return nil, semanticf("lag needs a constant non-negative offset as its second argument")
 		}
-		if n >= int64(len(rows)) {
+		if n >= int64(w.n()) {
 			return nil, nil
 		}
-		return rows[n][0], nil
+		return w.at(int(n), 0), nil
 	}}
-	aggFuncs["first_value"] = aggFunc{1, 1, sameAsFirst, func(rows [][]any, _ []any) (any, error) {
-		if len(rows) == 0 {
+	aggFuncs["first_value"] = aggFunc{1, 1, sameAsFirst, func(w *windowArgs, _ []any) (any, error) {
+		if w.n() == 0 {
 			return nil, nil
 		}
-		return rows[0][0], nil
+		return w.at(0, 0), nil
 	}}
-	aggFuncs["ew_avg"] = aggFunc{2, 2, fixed(schema.TypeDouble), func(rows [][]any, consts []any) (any, error) {
+	aggFuncs["ew_avg"] = aggFunc{2, 2, fixed(schema.TypeDouble), func(w *windowArgs, consts []any) (any, error) {
 		alpha, ok := toFloat(consts[1])
 		if !ok || alpha <= 0 || alpha > 1 {
 			return nil, semanticf("ew_avg needs a constant alpha in (0, 1] as its second argument")
@@ -274,18 +300,19 @@ func init() {
 		// pandas ewm(alpha, adjust=True, ignore_na=True): the newest value
 		// weighs 1, the one before (1-alpha), and so on over non-null values.
 		var num, den float64
-		w := 1.0
-		for _, r := range rows {
-			if r[0] == nil {
+		weight := 1.0
+		for i := 0; i < w.n(); i++ {
+			v := w.at(i, 0)
+			if v == nil {
 				continue
 			}
-			f, ok := toFloat(r[0])
+			f, ok := toFloat(v)
 			if !ok {
-				return nil, semanticf("ew_avg needs numbers, got %s", typeName(r[0]))
+				return nil, semanticf("ew_avg needs numbers, got %s", typeName(v))
 			}
-			num += w * f
-			den += w
-			w *= 1 - alpha
+			num += weight * f
+			den += weight
+			weight *= 1 - alpha
 		}
 		if den == 0 {
 			return nil, nil

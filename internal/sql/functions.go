@@ -441,29 +441,24 @@ func evalAggregate(c *Call, s *scope) (any, error) {
 			colOf[j] = s.table.ColumnIndex(ref.Name)
 		}
 	}
-	n := len(c.Args)
-	flat := make([]any, len(rows)*n)
-	vals := make([][]any, len(rows))
+	w := &windowArgs{rows: rows, cols: colOf, consts: consts, vals: make([][]any, len(c.Args))}
 	rs := &scope{table: s.table, alias: s.alias, args: s.args}
-	for i, r := range rows {
-		vals[i] = flat[i*n : (i+1)*n : (i+1)*n]
-		rs.row = r
-		for j, a := range c.Args {
-			switch {
-			case colOf[j] >= 0:
-				vals[i][j] = canon(r[colOf[j]])
-			case isConst(a):
-				vals[i][j] = consts[j]
-			default:
-				v, err := eval(a, rs)
-				if err != nil {
-					return nil, err
-				}
-				vals[i][j] = v
-			}
+	for j, a := range c.Args {
+		if colOf[j] >= 0 || isConst(a) {
+			continue
 		}
+		vals := make([]any, len(rows))
+		for i, r := range rows {
+			rs.row = r
+			v, err := eval(a, rs)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		w.vals[j] = vals
 	}
-	v, err := f.fn(vals, consts)
+	v, err := f.fn(w, consts)
 	if err != nil {
 		return nil, semanticf("%s: %v", c.Name, strings.TrimPrefix(err.Error(), ErrSemantic.Error()+": "))
 	}
