@@ -12,6 +12,7 @@ import (
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/api/gen/openmldb/v1/openmldbv1connect"
+	"github.com/openmldb-go/openmldb/internal/coord"
 	"github.com/openmldb-go/openmldb/schema"
 )
 
@@ -203,4 +204,67 @@ func (c *Client) Etcd() *clientv3.Client { return c.etcd }
 func (c *Client) Refresh(ctx context.Context) error {
 	_, err := c.load(ctx)
 	return err
+}
+
+// AddIndex adds an index to a table and waits until every replica has
+// built it from its rows (writes to a partition wait while its replica
+// builds).
+func (c *Client) AddIndex(ctx context.Context, db, table string, ix schema.Index) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	b, _ := json.Marshal(ix)
+	err := c.callNameserver(ctx, func(ctx context.Context, ns openmldbv1connect.NameServerClient) error {
+		_, err := ns.AddIndex(ctx, connect.NewRequest(&openmldbv1.AddIndexRequest{Db: db, Table: table, IndexJson: string(b)}))
+		return err
+	})
+	if err != nil {
+		return mapErr(err)
+	}
+	// Wait for the metadata, then for every replica to report the index.
+	for {
+		tm, err := c.tableMeta(db, table)
+		if err == nil && len(tm.Table.Indexes) > 0 {
+			name := ix.Name
+			if name == "" {
+				name = tm.Table.Indexes[len(tm.Table.Indexes)-1].Name
+			}
+			if c.replicasHaveIndex(ctx, tm, name) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for the replicas of %s.%s to build the index", ErrTimeout, db, table)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) replicasHaveIndex(ctx context.Context, tm *coord.TableMeta, name string) bool {
+	found := false
+	for _, ix := range tm.Table.Indexes {
+		found = found || ix.Name == name
+	}
+	if !found {
+		return false
+	}
+	for _, p := range tm.Partitions {
+		for _, r := range p.Replicas {
+			if r.Offline {
+				continue
+			}
+			resp, err := c.tablet(r.Endpoint).GetTableStatus(ctx, connect.NewRequest(&openmldbv1.GetTableStatusRequest{Tid: tm.TID, Pid: p.PID}))
+			if err != nil || len(resp.Msg.Partitions) == 0 {
+				return false
+			}
+			has := false
+			for _, n := range resp.Msg.Partitions[0].Indexes {
+				has = has || n == name
+			}
+			if !has {
+				return false
+			}
+		}
+	}
+	return true
 }

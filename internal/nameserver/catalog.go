@@ -262,3 +262,50 @@ func (s *Server) nextTableID(ctx context.Context) (uint32, error) {
 	}
 	return 0, errors.New("could not allocate a table id: too much contention")
 }
+
+// AddIndex adds an index to a table's definition; every tablet holding a
+// replica builds it from the rows it has (storage.Partition.AddIndex).
+func (s *Server) AddIndex(ctx context.Context, req *connect.Request[openmldbv1.AddIndexRequest]) (*connect.Response[openmldbv1.AddIndexResponse], error) {
+	if !s.leading.Load() {
+		return nil, s.notLeader()
+	}
+	var ix schema.Index
+	if err := json.Unmarshal([]byte(req.Msg.IndexJson), &ix); err != nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("index definition: %w", err))
+	}
+	err := s.updateTableMeta(ctx, req.Msg.Db, req.Msg.Table, func(tm *coord.TableMeta) (bool, error) {
+		t := tm.Table
+		t.Indexes = append(append([]schema.Index(nil), t.Indexes...), ix)
+		if ix.Name == "" {
+			// A name no existing index has.
+			for n := len(t.Indexes) - 1; ; n++ {
+				name := fmt.Sprintf("INDEX_%d", n)
+				taken := false
+				for _, old := range tm.Table.Indexes {
+					taken = taken || old.Name == name
+				}
+				if !taken {
+					t.Indexes[len(t.Indexes)-1].Name = name
+					break
+				}
+			}
+		}
+		if err := t.Validate(); err != nil {
+			return false, connect.NewError(connect.CodeInvalidArgument, err)
+		}
+		tm.Table = t
+		return true, nil
+	})
+	if err != nil {
+		var ce *connect.Error
+		if errors.As(err, &ce) {
+			return nil, ce
+		}
+		if errors.Is(err, errNoTable) {
+			return nil, connect.NewError(connect.CodeNotFound, err)
+		}
+		return nil, connect.NewError(connect.CodeUnavailable, err)
+	}
+	s.log.Info("index added", "db", req.Msg.Db, "table", req.Msg.Table, "index", ix.Name, "keys", ix.Keys, "ts", ix.TS)
+	return connect.NewResponse(&openmldbv1.AddIndexResponse{}), nil
+}

@@ -66,3 +66,13 @@ func (*Deploy) stmt()          {}
 func (*ShowDeployments) stmt() {}
 func (*ShowDeployment) stmt()  {}
 func (*DropDeployment) stmt()  {}
+
+// CreateIndex is CREATE INDEX name ON t (c1, ...) OPTIONS (TS=c, TTL_TYPE=..., TTL=...).
+type CreateIndex struct {
+	Name    string
+	Table   TableName
+	Keys    []string
+	Options map[string]string
+}
+
+func (*CreateIndex) stmt() {}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 
 // deployOptions are the DEPLOY options accepted (OpenMLDB's names); they
 // are stored with the deployment. Indexes are never created by DEPLOY here.
-var deployOptions = map[string]bool{"RANGE_BIAS": true, "ROWS_BIAS": true, "LONG_WINDOWS": true, "SYNC": true, "SKIP_INDEX_CHECK": true}
+// CREATE_INDEX='true' lets DEPLOY add the indexes its windows and joins
+// need (built from the stored rows, like CREATE INDEX).
+var deployOptions = map[string]bool{"RANGE_BIAS": true, "ROWS_BIAS": true, "LONG_WINDOWS": true, "SYNC": true, "SKIP_INDEX_CHECK": true, "CREATE_INDEX": true}
 
 func (e *Engine) deploy(ctx context.Context, s *Session, x *Deploy) (*Result, error) {
 	if s.DB == "" && (x.Query.From == nil || x.Query.From.Table.DB == "") {
@@ -42,14 +45,29 @@ func (e *Engine) deploy(ctx context.Context, s *Session, x *Deploy) (*Result, er
 		}
 		opts[k] = formatValue(val)
 	}
-	// Compile a copy: compiling rewrites inline windows in the AST.
-	st, err := Parse(x.Text)
-	if err != nil {
-		return nil, err
-	}
-	q, err := CompileFeature(SDKSource{e.SDK}, s.DB, st.(*Select))
-	if err != nil {
-		return nil, err
+	createIndex := strings.EqualFold(opts["CREATE_INDEX"], "true")
+	var q *FeatureQuery
+	for attempt := 0; ; attempt++ {
+		// Compile a copy: compiling rewrites inline windows in the AST.
+		st, err := Parse(x.Text)
+		if err != nil {
+			return nil, err
+		}
+		q, err = CompileFeature(SDKSource{e.SDK}, s.DB, st.(*Select))
+		var missing *MissingIndexError
+		if errors.As(err, &missing) && attempt < 8 {
+			if !createIndex {
+				return nil, fmt.Errorf("%w (create it with CREATE INDEX, or let DEPLOY add it: OPTIONS(CREATE_INDEX='true'))", err)
+			}
+			if err := e.SDK.AddIndex(ctx, missing.DB, missing.Table, missing.Index); err != nil {
+				return nil, fmt.Errorf("%w: adding %s to %s: %v", ErrExecution, neededIndex(missing.Index.Keys, missing.Index.TS), missing.Table, err)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
 	}
 	rec := coord.DeploymentRecord{DB: q.DB, Name: x.Name, SQL: x.Text, Table: q.Main.Name, Options: opts, CreatedMs: time.Now().UnixMilli()}
 	for _, c := range q.Columns {

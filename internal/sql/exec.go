@@ -276,6 +276,8 @@ func (e *Engine) Exec(ctx context.Context, s *Session, st Statement, args []any)
 		return e.selectStmt(ctx, s, x, args)
 	case *Deploy:
 		return e.deploy(ctx, s, x)
+	case *CreateIndex:
+		return e.createIndex(ctx, s, x)
 	case *ShowDeployments:
 		return e.showDeployments(ctx, s)
 	case *ShowDeployment:
@@ -1263,3 +1265,24 @@ func (e *Engine) offlineSelect(ctx context.Context, s *Session, x *Select, args 
 
 // EvalConst evaluates an expression without columns (for tools and tests).
 func EvalConst(e Expr) (any, error) { return constEval(e, nil) }
+
+func (e *Engine) createIndex(ctx context.Context, s *Session, x *CreateIndex) (*Result, error) {
+	t, err := e.table(s, x.Table)
+	if err != nil {
+		return nil, err
+	}
+	tt, abs, lat, err := schema.ParseTTL(x.Options["TTL_TYPE"], x.Options["TTL"])
+	if err != nil {
+		return nil, semanticf("%s", stripInvalid(err))
+	}
+	ix := schema.Index{Name: x.Name, Keys: x.Keys, TS: x.Options["TS"], TTLType: tt, AbsTTL: abs, LatTTL: lat}
+	probe := t
+	probe.Indexes = append(append([]schema.Index(nil), t.Indexes...), ix)
+	if err := probe.Validate(); err != nil {
+		return nil, semanticf("%s", stripInvalid(err))
+	}
+	if err := e.SDK.AddIndex(ctx, t.DB, t.Name, ix); err != nil {
+		return nil, wrapClient(err)
+	}
+	return &Result{}, nil
+}

@@ -80,6 +80,18 @@ type joinPlan struct {
 	exact    bool // ON holds only the key equalities: the newest row matches
 }
 
+// MissingIndexError says a window or join needs an index its table lacks.
+type MissingIndexError struct {
+	DB, Table string
+	Index     schema.Index
+	msg       string
+}
+
+func (e *MissingIndexError) Error() string { return ErrSemantic.Error() + ": " + e.msg }
+
+// Unwrap makes errors.Is(err, ErrSemantic) hold.
+func (e *MissingIndexError) Unwrap() error { return ErrSemantic }
+
 // neededIndex describes the index a window or join needs, for errors.
 func neededIndex(keys []string, ts string) string {
 	k := strings.Join(keys, ", ")
@@ -375,7 +387,8 @@ func planWindow(src RowSource, q *FeatureQuery, w *WindowDef) (*windowPlan, erro
 		}
 		ix, ok := findIndex(t, keys, ts)
 		if !ok {
-			return nil, semanticf("window %s needs an index of table %s keyed by its PARTITION BY columns with its ORDER BY column as TS: %s", w.Name, t.Name, neededIndex(keys, ts))
+			return nil, &MissingIndexError{DB: t.DB, Table: t.Name, Index: schema.Index{Keys: keys, TS: ts, TTLType: schema.TTLAbsolute},
+				msg: fmt.Sprintf("window %s needs an index of table %s keyed by its PARTITION BY columns with its ORDER BY column as TS: %s", w.Name, t.Name, neededIndex(keys, ts))}
 		}
 		s := windowSource{table: t, index: ix.Name, main: i == 0}
 		for _, k := range ix.Keys {
@@ -484,8 +497,13 @@ func planJoin(src RowSource, q *FeatureQuery, j *LastJoin) (*joinPlan, error) {
 		if len(cols) == 0 {
 			return nil, semanticf("LAST JOIN %s: ON needs equality conditions %s.col = <left expression> on the keys of an index of %s", t.Name, t.Name, t.Name)
 		}
-		return nil, semanticf("LAST JOIN %s needs an index keyed by columns the ON clause equates (%s)%s: e.g. %s",
-			t.Name, strings.Join(cols, ", "), map[bool]string{true: " with TS=" + orderTS, false: ""}[orderTS != ""], neededIndex(cols[:1], orderTS))
+		keys := make([]string, len(cols))
+		for i, c := range cols {
+			keys[i] = t.Columns[t.ColumnIndex(c)].Name
+		}
+		return nil, &MissingIndexError{DB: t.DB, Table: t.Name, Index: schema.Index{Keys: keys, TS: orderTS, TTLType: schema.TTLAbsolute},
+			msg: fmt.Sprintf("LAST JOIN %s needs an index keyed by columns the ON clause equates (%s)%s: e.g. %s",
+				t.Name, strings.Join(cols, ", "), map[bool]string{true: " with TS=" + orderTS, false: ""}[orderTS != ""], neededIndex(keys, orderTS))}
 	}
 	jp.index = best.Name
 	for _, k := range best.Keys {

@@ -247,8 +247,10 @@ func (p *parser) create() (Statement, error) {
 		return st, err
 	case p.acceptKw("table"):
 		return p.createTable()
+	case p.acceptKw("index"):
+		return p.createIndex()
 	}
-	return nil, p.errExpected("DATABASE or TABLE after CREATE")
+	return nil, p.errExpected("DATABASE, TABLE or INDEX after CREATE")
 }
 
 func (p *parser) drop() (Statement, error) {
@@ -1396,5 +1398,82 @@ func (p *parser) deploy() (Statement, error) {
 	}
 	st.Query = q.(*Select)
 	st.Text = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(p.textBetween(start, p.peek())), ";"))
+	return st, nil
+}
+
+func (p *parser) createIndex() (Statement, error) {
+	st := &CreateIndex{Options: map[string]string{}}
+	var err error
+	if st.Name, err = p.ident("index name"); err != nil {
+		return nil, err
+	}
+	if err := p.expectKw("on"); err != nil {
+		return nil, err
+	}
+	if st.Table, err = p.tableName(); err != nil {
+		return nil, err
+	}
+	if err := p.expectSym("("); err != nil {
+		return nil, err
+	}
+	for {
+		k, err := p.ident("key column")
+		if err != nil {
+			return nil, err
+		}
+		st.Keys = append(st.Keys, k)
+		if p.acceptSym(",") {
+			continue
+		}
+		if err := p.expectSym(")"); err != nil {
+			return nil, err
+		}
+		break
+	}
+	if p.acceptKw("options") {
+		if err := p.expectSym("("); err != nil {
+			return nil, err
+		}
+		for {
+			kt := p.peek()
+			if kt.kind != tokIdent {
+				return nil, p.errExpected("an index option (TS, TTL_TYPE, TTL)")
+			}
+			p.next()
+			if err := p.expectSym("="); err != nil {
+				return nil, err
+			}
+			name := strings.ToUpper(kt.text)
+			switch name {
+			case "TS":
+				v, err := p.ident("ts column")
+				if err != nil {
+					return nil, err
+				}
+				st.Options[name] = v
+			case "TTL_TYPE":
+				t := p.next()
+				if t.kind != tokIdent {
+					return nil, p.errAt(t, "expected a TTL type (absolute, latest, absorlat, absandlat), found %s", t.describe())
+				}
+				st.Options[name] = t.text
+			case "TTL":
+				v, err := p.ttlText()
+				if err != nil {
+					return nil, err
+				}
+				st.Options[name] = v
+			default:
+				return nil, p.errAt(kt, "unknown index option %s (want TS, TTL_TYPE or TTL)", kt.describe())
+			}
+			if p.acceptSym(",") {
+				continue
+			}
+			if err := p.expectSym(")"); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
 	return st, nil
 }

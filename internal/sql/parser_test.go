@@ -43,7 +43,8 @@ func TestParseAccepts(t *testing.T) {
 		"SELECT c1, sum(c2) OVER w1 AS s, count(*) OVER w1, avg(c2) OVER (PARTITION BY c1 ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM t1 WINDOW w1 AS (PARTITION BY c1 ORDER BY ts ROWS_RANGE BETWEEN 10s PRECEDING AND CURRENT ROW MAXSIZE 100 EXCLUDE CURRENT_ROW EXCLUDE CURRENT_TIME), w2 AS (UNION t2, t3 PARTITION BY c1, c3 ORDER BY ts ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING INSTANCE_NOT_IN_WINDOW)",
 		"SELECT t1.c1, t2.c2 FROM t1 LAST JOIN t2 ORDER BY t2.ts ON t1.c1 = t2.c1 LAST JOIN t3 AS x ON t1.c1 = x.c1",
 		"DEPLOY demo OPTIONS (RANGE_BIAS='inf', ROWS_BIAS=inf) SELECT c1, sum(c2) OVER w FROM t1 WINDOW w AS (PARTITION BY c1 ORDER BY ts ROWS_RANGE BETWEEN 1d PRECEDING AND CURRENT ROW);",
-		"SHOW DEPLOYMENTS", "SHOW DEPLOYMENT demo", "DROP DEPLOYMENT demo", "DROP DEPLOYMENT IF EXISTS demo",
+		"SHOW DEPLOYMENTS", "SHOW DEPLOYMENT demo",
+		"CREATE INDEX by_mcc ON t1 (mcc) OPTIONS (TS=ts, TTL_TYPE=absolute, TTL=30d)", "CREATE INDEX i2 ON db.t1 (a, b)", "DROP DEPLOYMENT demo", "DROP DEPLOYMENT IF EXISTS demo",
 	} {
 		if _, err := ParseScript(src); err != nil {
 			t.Errorf("%q: %v", src, err)
@@ -68,7 +69,8 @@ func TestParseErrorsNamePosition(t *testing.T) {
 		{"SELECT a FROM t LAST JOIN t2 ORDER BY t2.ts", "expected ON, found end of input"},
 		{"SELECT a FROM t GROUP BY a", "GROUP is not supported"},
 		{"DEPLOY d INSERT INTO t VALUES (1)", "expected SELECT after the deployment name"},
-		{"CREATE INDEX i ON t(c)", "expected DATABASE or TABLE after CREATE, found 'INDEX'"},
+		{"CREATE VIEW v AS SELECT 1", "expected DATABASE, TABLE or INDEX after CREATE, found 'VIEW'"},
+		{"CREATE INDEX i ON t(c) OPTIONS (KEY=c)", "unknown index option 'KEY' (want TS, TTL_TYPE or TTL)"},
 		{"SELECT 99999999999999999999", "integer 99999999999999999999 out of range"},
 		{"SET execute_mode = 1", "expected a variable like @@execute_mode"},
 		{"", "empty statement"},

@@ -85,6 +85,14 @@ func (a *arena) get(r ref) []byte {
 	return s.data[start : start+int(n)]
 }
 
+// addRef counts one more index entry pointing at r.
+func (a *arena) addRef(r ref) {
+	a.mu.RLock()
+	s := a.slabs[r.slab()]
+	a.mu.RUnlock()
+	s.live.Add(1)
+}
+
 // unref drops one index entry's reference.
 func (a *arena) unref(r ref) {
 	a.mu.RLock()

@@ -43,6 +43,9 @@ type indexInfo struct {
 
 // Partition is one partition replica's data.
 type Partition struct {
+	// idxMu guards the index list (table and indexes): every operation
+	// holds it shared, AddIndex exclusively. Lock order: idxMu, then a shard.
+	idxMu   sync.RWMutex
 	table   schema.Table
 	indexes []indexInfo
 	shards  [numShards]shard
@@ -56,18 +59,9 @@ type Partition struct {
 func NewPartition(t schema.Table) (*Partition, error) {
 	p := &Partition{table: t, arena: newArena()}
 	for _, ix := range t.Indexes {
-		info := indexInfo{def: ix, tsCol: -1}
-		for _, k := range ix.Keys {
-			ci := t.ColumnIndex(k)
-			if ci < 0 {
-				return nil, fmt.Errorf("%w: index key %s is not a column", schema.ErrInvalid, k)
-			}
-			info.keyCols = append(info.keyCols, ci)
-		}
-		if ix.TS != "" {
-			if info.tsCol = t.ColumnIndex(ix.TS); info.tsCol < 0 {
-				return nil, fmt.Errorf("%w: index ts %s is not a column", schema.ErrInvalid, ix.TS)
-			}
+		info, err := newIndexInfo(t, ix)
+		if err != nil {
+			return nil, err
 		}
 		p.indexes = append(p.indexes, info)
 	}
@@ -80,8 +74,97 @@ func NewPartition(t schema.Table) (*Partition, error) {
 	return p, nil
 }
 
-// Table is the partition's table definition.
-func (p *Partition) Table() schema.Table { return p.table }
+func newIndexInfo(t schema.Table, ix schema.Index) (indexInfo, error) {
+	info := indexInfo{def: ix, tsCol: -1}
+	for _, k := range ix.Keys {
+		ci := t.ColumnIndex(k)
+		if ci < 0 {
+			return info, fmt.Errorf("%w: index key %s is not a column", schema.ErrInvalid, k)
+		}
+		info.keyCols = append(info.keyCols, ci)
+	}
+	if ix.TS != "" {
+		if info.tsCol = t.ColumnIndex(ix.TS); info.tsCol < 0 {
+			return info, fmt.Errorf("%w: index ts %s is not a column", schema.ErrInvalid, ix.TS)
+		}
+	}
+	return info, nil
+}
+
+// Table is the partition's table definition (with every index added).
+func (p *Partition) Table() schema.Table {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
+	t := p.table
+	t.Indexes = append([]schema.Index(nil), p.table.Indexes...)
+	return t
+}
+
+// AddIndex adds an index and fills it from the stored rows. It is
+// idempotent (an index of that name is left alone) and deterministic: the
+// rows are inserted in an order that depends only on their contents, so
+// every replica builds the same index. Writes wait while it runs.
+func (p *Partition) AddIndex(def schema.Index) error {
+	p.idxMu.Lock()
+	defer p.idxMu.Unlock()
+	for _, ix := range p.indexes {
+		if ix.def.Name == def.Name {
+			return nil
+		}
+	}
+	info, err := newIndexInfo(p.table, def)
+	if err != nil {
+		return err
+	}
+	p.indexes = append(p.indexes, info)
+	p.table.Indexes = append(p.table.Indexes, def)
+	for s := range p.shards {
+		sh := &p.shards[s]
+		sh.mu.Lock()
+		sh.keys = append(sh.keys, map[string]*keyList{})
+		sh.mu.Unlock()
+	}
+	p.backfillLocked(len(p.indexes) - 1)
+	return nil
+}
+
+// backfillLocked inserts every row of the first index into index i; the
+// caller holds idxMu exclusively.
+func (p *Partition) backfillLocked(i int) {
+	type item struct {
+		data []byte
+		r    ref
+		ts   int64
+		key  string
+	}
+	var items []item
+	for s := range p.shards {
+		for _, kl := range p.shards[s].keys[0] {
+			for _, e := range kl.entries {
+				data := p.arena.get(e.ref)
+				values, err := codec.Decode(p.table.Columns, data)
+				if err != nil {
+					continue
+				}
+				ts, err := p.tsOf(i, values, e.ts)
+				if err != nil {
+					continue // NULL ts: the row cannot be in this index
+				}
+				items = append(items, item{data: data, r: e.ref, ts: ts, key: p.KeyOf(i, values)})
+			}
+		}
+	}
+	sort.Slice(items, func(a, b int) bool {
+		if items[a].ts != items[b].ts {
+			return items[a].ts < items[b].ts
+		}
+		return string(items[a].data) < string(items[b].data)
+	})
+	for _, it := range items {
+		p.arena.addRef(it.r)
+		p.insert(i, it.key, entry{ts: it.ts, ref: it.r})
+	}
+}
 
 func shardOf(key string) int {
 	h := fnv.New32a()
@@ -91,6 +174,12 @@ func shardOf(key string) int {
 
 // IndexPos returns the position of the named index ("" = the first).
 func (p *Partition) IndexPos(name string) (int, error) {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
+	return p.indexPos(name)
+}
+
+func (p *Partition) indexPos(name string) (int, error) {
 	if name == "" {
 		return 0, nil
 	}
@@ -132,6 +221,8 @@ func (p *Partition) tsOf(i int, values []any, insertTS int64) (int64, error) {
 // column; it is chosen by the leader so every replica stores the same.
 // Put must be deterministic: it is applied by every replica from the log.
 func (p *Partition) Put(row []byte, insertTS int64) error {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
 	values, err := codec.Decode(p.table.Columns, row)
 	if err != nil {
 		return err
@@ -255,7 +346,9 @@ func (p *Partition) Scan(key string, opts ScanOptions, now time.Time) ([]Row, er
 // the stored copy, read under the shard's read lock): fn must not keep it
 // and must not write to the partition.
 func (p *Partition) ScanFunc(key string, opts ScanOptions, now time.Time, fn func(ts int64, data []byte) bool) error {
-	i, err := p.IndexPos(opts.Index)
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
+	i, err := p.indexPos(opts.Index)
 	if err != nil {
 		return err
 	}
@@ -317,7 +410,9 @@ func (p *Partition) Count(key string, index string, now time.Time) (int, error) 
 
 // Delete removes every row of key in the named index from all indexes.
 func (p *Partition) Delete(index, key string) (int, error) {
-	i, err := p.IndexPos(index)
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
+	i, err := p.indexPos(index)
 	if err != nil {
 		return 0, err
 	}
@@ -383,6 +478,8 @@ func (p *Partition) removeEntry(i int, key string, r ref) {
 // GC drops expired entries, one shard at a time so writers wait at most
 // for one shard's sweep. It returns the number of entries removed.
 func (p *Partition) GC(now time.Time) int {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
 	nowMs := now.UnixMilli()
 	removed := 0
 	for s := range p.shards {
@@ -437,6 +534,8 @@ func (p *Partition) Stats() Stats {
 
 // Keys returns every key of index i, sorted.
 func (p *Partition) Keys(i int) []string {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
 	var out []string
 	for s := range p.shards {
 		sh := &p.shards[s]

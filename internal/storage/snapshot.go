@@ -28,6 +28,8 @@ var ErrBadSnapshot = errors.New("bad partition snapshot")
 // SaveSnapshot writes the partition. Writers must not run concurrently
 // (the Raft state machine guarantees it); readers may, GC waits.
 func (p *Partition) SaveSnapshot(w *bufio.Writer) error {
+	p.idxMu.RLock()
+	defer p.idxMu.RUnlock()
 	for i := range p.shards {
 		p.shards[i].mu.RLock()
 	}
@@ -81,7 +83,9 @@ func (p *Partition) SaveSnapshot(w *bufio.Writer) error {
 }
 
 // LoadSnapshot replaces an empty partition's content with a snapshot.
-func (p *Partition) LoadSnapshot(r *bufio.Reader) error {
+func (p *Partition) LoadSnapshot(r *bufio.Reader) (err error) {
+	p.idxMu.Lock()
+	defer p.idxMu.Unlock()
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadSnapshot, fmt.Sprintf(format, args...))
 	}
@@ -127,10 +131,16 @@ func (p *Partition) LoadSnapshot(r *bufio.Reader) error {
 		remap[id] = p.arena.add(data, int(cnt))
 	}
 	nidx, err := binary.ReadUvarint(r)
-	if err != nil || nidx != uint64(len(p.indexes)) {
+	if err != nil || nidx == 0 || nidx > uint64(len(p.indexes)) {
 		return bad("snapshot has %d indexes, table has %d", nidx, len(p.indexes))
 	}
-	for i := range p.indexes {
+	// Indexes added after the snapshot was taken are built from its rows.
+	defer func() {
+		for i := int(nidx); err == nil && i < len(p.indexes); i++ {
+			p.backfillLocked(i)
+		}
+	}()
+	for i := range p.indexes[:nidx] {
 		nkeys, err := binary.ReadUvarint(r)
 		if err != nil {
 			return bad("index %d: %v", i, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/openmldb-go/openmldb/internal/coord"
 	"github.com/openmldb-go/openmldb/internal/replication"
 	"github.com/openmldb-go/openmldb/internal/storage"
+	"github.com/openmldb-go/openmldb/schema"
 )
 
 // hosted is one partition replica this tablet runs.
@@ -220,6 +221,9 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 		if m.WithChecksum {
 			ps.Checksum = h.rep.checksum(now)
 		}
+		for _, ix := range h.rep.part.Table().Indexes {
+			ps.Indexes = append(ps.Indexes, ix.Name)
+		}
 		resp.Partitions = append(resp.Partitions, ps)
 	}
 	return connect.NewResponse(resp), nil
@@ -293,6 +297,11 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 	d.mu.Lock()
 	d.tables = metas
 	var stop []*hosted
+	type newIndexes struct {
+		h    *hosted
+		defs []schema.Index
+	}
+	var grow []newIndexes
 	for id, h := range d.parts {
 		w, ok := want[id]
 		if !ok || w.me.ReplicaID != h.myID {
@@ -301,6 +310,19 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 			delete(d.parts, id)
 		} else {
 			h.meta = w.pm
+			have := map[string]bool{}
+			for _, ix := range h.rep.part.Table().Indexes {
+				have[ix.Name] = true
+			}
+			var defs []schema.Index
+			for _, ix := range w.tm.Table.Indexes {
+				if !have[ix.Name] {
+					defs = append(defs, ix)
+				}
+			}
+			if len(defs) > 0 {
+				grow = append(grow, newIndexes{h, defs})
+			}
 		}
 	}
 	var start []uint64
@@ -318,6 +340,16 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 			d.s.log.Info("replica removed", "tid", h.rep.tid, "pid", h.rep.pid)
 		}
 		_, _ = d.s.cli.Delete(ctx, d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, ep))
+	}
+	for _, g := range grow {
+		for _, ix := range g.defs {
+			start := time.Now()
+			if err := g.h.rep.part.AddIndex(ix); err != nil {
+				d.s.log.Error("adding index", "tid", g.h.rep.tid, "pid", g.h.rep.pid, "index", ix.Name, "err", err)
+				continue
+			}
+			d.s.log.Info("index built", "tid", g.h.rep.tid, "pid", g.h.rep.pid, "index", ix.Name, "took", time.Since(start).Round(time.Millisecond))
+		}
 	}
 	for _, id := range start {
 		if err := d.startReplica(want[id]); err != nil {

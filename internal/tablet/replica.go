@@ -130,7 +130,8 @@ func (r *replica) Load(rd *bufio.Reader) error {
 	if err != nil || n > dedupWindow {
 		return fmt.Errorf("replica snapshot: bad dedup count")
 	}
-	fresh, err := newReplica(r.tid, r.pid, r.shardID, r.table, r.log)
+	// The current definition: indexes added since the replica started count.
+	fresh, err := newReplica(r.tid, r.pid, r.shardID, r.part.Table(), r.log)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,47 @@ SELECT card, ts, sum(amt) OVER w AS s, count(*) OVER w AS n, lag(mcc, 1) OVER w 
 statement ok
 SET @@execute_mode='online';
 
+# A deployment whose window needs an index the table lacks: refused,
+# unless the user lets DEPLOY add it (built from the stored rows).
+statement error create it with CREATE INDEX, or let DEPLOY add it: OPTIONS(CREATE_INDEX='true')
+DEPLOY by_card_mcc SELECT mcc, count(*) OVER w AS n FROM tx WINDOW w AS (PARTITION BY card, mcc ORDER BY ts ROWS BETWEEN 10 PRECEDING AND CURRENT ROW);
+
+statement ok
+DEPLOY by_card_mcc OPTIONS (CREATE_INDEX='true') SELECT mcc, count(*) OVER w AS n FROM tx WINDOW w AS (PARTITION BY card, mcc ORDER BY ts ROWS BETWEEN 10 PRECEDING AND CURRENT ROW);
+
+request by_card_mcc
+('c1', 'food', 1.0, 5000), ('c1', 'fuel', 1.0, 5000);
+----
+ ------ ---
+  mcc    n
+ ------ ---
+  food   4
+  fuel   2
+ ------ ---
+
+2 rows in set
+
+# CREATE INDEX builds an index from the rows already stored.
+statement ok
+CREATE INDEX by_level ON profile (level) OPTIONS (TS=pts, TTL_TYPE=absolute, TTL=0);
+
+query
+SELECT card, pts FROM profile WHERE level = 2;
+----
+ ------ ------
+  card   pts
+ ------ ------
+  c1     2500
+ ------ ------
+
+1 rows in set
+
+statement error index name by_level appears twice
+CREATE INDEX by_level ON profile (card);
+
+statement ok
+DROP DEPLOYMENT by_card_mcc;
+
 statement ok
 DROP DEPLOYMENT card_features;
 

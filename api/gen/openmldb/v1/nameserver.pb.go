@@ -633,6 +633,103 @@ func (*DropTableResponse) Descriptor() ([]byte, []int) {
 	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{12}
 }
 
+type AddIndexRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Db    string                 `protobuf:"bytes,1,opt,name=db,proto3" json:"db,omitempty"`
+	Table string                 `protobuf:"bytes,2,opt,name=table,proto3" json:"table,omitempty"`
+	// JSON of schema.Index
+	IndexJson     string `protobuf:"bytes,3,opt,name=index_json,json=indexJson,proto3" json:"index_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddIndexRequest) Reset() {
+	*x = AddIndexRequest{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddIndexRequest) ProtoMessage() {}
+
+func (x *AddIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddIndexRequest.ProtoReflect.Descriptor instead.
+func (*AddIndexRequest) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AddIndexRequest) GetDb() string {
+	if x != nil {
+		return x.Db
+	}
+	return ""
+}
+
+func (x *AddIndexRequest) GetTable() string {
+	if x != nil {
+		return x.Table
+	}
+	return ""
+}
+
+func (x *AddIndexRequest) GetIndexJson() string {
+	if x != nil {
+		return x.IndexJson
+	}
+	return ""
+}
+
+type AddIndexResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddIndexResponse) Reset() {
+	*x = AddIndexResponse{}
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddIndexResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddIndexResponse) ProtoMessage() {}
+
+func (x *AddIndexResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddIndexResponse.ProtoReflect.Descriptor instead.
+func (*AddIndexResponse) Descriptor() ([]byte, []int) {
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{14}
+}
+
 type SubmitOpRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// kAddReplicaOP, kDelReplicaOP, kMigrateOP, kChangeLeaderOP, kRecoverTableOP
@@ -653,7 +750,7 @@ type SubmitOpRequest struct {
 
 func (x *SubmitOpRequest) Reset() {
 	*x = SubmitOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +762,7 @@ func (x *SubmitOpRequest) String() string {
 func (*SubmitOpRequest) ProtoMessage() {}
 
 func (x *SubmitOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[13]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +775,7 @@ func (x *SubmitOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOpRequest.ProtoReflect.Descriptor instead.
 func (*SubmitOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{13}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubmitOpRequest) GetOpType() string {
@@ -750,7 +847,7 @@ type EndpointOpRequest struct {
 
 func (x *EndpointOpRequest) Reset() {
 	*x = EndpointOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -762,7 +859,7 @@ func (x *EndpointOpRequest) String() string {
 func (*EndpointOpRequest) ProtoMessage() {}
 
 func (x *EndpointOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[14]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -775,7 +872,7 @@ func (x *EndpointOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointOpRequest.ProtoReflect.Descriptor instead.
 func (*EndpointOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{14}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EndpointOpRequest) GetAction() string {
@@ -808,7 +905,7 @@ type SubmitOpResponse struct {
 
 func (x *SubmitOpResponse) Reset() {
 	*x = SubmitOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -820,7 +917,7 @@ func (x *SubmitOpResponse) String() string {
 func (*SubmitOpResponse) ProtoMessage() {}
 
 func (x *SubmitOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[15]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -833,7 +930,7 @@ func (x *SubmitOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOpResponse.ProtoReflect.Descriptor instead.
 func (*SubmitOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{15}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SubmitOpResponse) GetOpIds() []uint64 {
@@ -862,7 +959,7 @@ type OpInfo struct {
 
 func (x *OpInfo) Reset() {
 	*x = OpInfo{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +971,7 @@ func (x *OpInfo) String() string {
 func (*OpInfo) ProtoMessage() {}
 
 func (x *OpInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[16]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +984,7 @@ func (x *OpInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpInfo.ProtoReflect.Descriptor instead.
 func (*OpInfo) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{16}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *OpInfo) GetOpId() uint64 {
@@ -979,7 +1076,7 @@ type ShowOpStatusRequest struct {
 
 func (x *ShowOpStatusRequest) Reset() {
 	*x = ShowOpStatusRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -991,7 +1088,7 @@ func (x *ShowOpStatusRequest) String() string {
 func (*ShowOpStatusRequest) ProtoMessage() {}
 
 func (x *ShowOpStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[17]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1004,7 +1101,7 @@ func (x *ShowOpStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowOpStatusRequest.ProtoReflect.Descriptor instead.
 func (*ShowOpStatusRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{17}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ShowOpStatusRequest) GetDb() string {
@@ -1037,7 +1134,7 @@ type ShowOpStatusResponse struct {
 
 func (x *ShowOpStatusResponse) Reset() {
 	*x = ShowOpStatusResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1146,7 @@ func (x *ShowOpStatusResponse) String() string {
 func (*ShowOpStatusResponse) ProtoMessage() {}
 
 func (x *ShowOpStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[18]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1159,7 @@ func (x *ShowOpStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShowOpStatusResponse.ProtoReflect.Descriptor instead.
 func (*ShowOpStatusResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{18}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ShowOpStatusResponse) GetOps() []*OpInfo {
@@ -1081,7 +1178,7 @@ type CancelOpRequest struct {
 
 func (x *CancelOpRequest) Reset() {
 	*x = CancelOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1190,7 @@ func (x *CancelOpRequest) String() string {
 func (*CancelOpRequest) ProtoMessage() {}
 
 func (x *CancelOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[19]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1203,7 @@ func (x *CancelOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOpRequest.ProtoReflect.Descriptor instead.
 func (*CancelOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{19}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CancelOpRequest) GetOpId() uint64 {
@@ -1124,7 +1221,7 @@ type CancelOpResponse struct {
 
 func (x *CancelOpResponse) Reset() {
 	*x = CancelOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1233,7 @@ func (x *CancelOpResponse) String() string {
 func (*CancelOpResponse) ProtoMessage() {}
 
 func (x *CancelOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[20]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1246,7 @@ func (x *CancelOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOpResponse.ProtoReflect.Descriptor instead.
 func (*CancelOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{20}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{22}
 }
 
 type DeleteOpRequest struct {
@@ -1163,7 +1260,7 @@ type DeleteOpRequest struct {
 
 func (x *DeleteOpRequest) Reset() {
 	*x = DeleteOpRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1272,7 @@ func (x *DeleteOpRequest) String() string {
 func (*DeleteOpRequest) ProtoMessage() {}
 
 func (x *DeleteOpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[21]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1285,7 @@ func (x *DeleteOpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOpRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOpRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{21}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteOpRequest) GetOpId() uint64 {
@@ -1214,7 +1311,7 @@ type DeleteOpResponse struct {
 
 func (x *DeleteOpResponse) Reset() {
 	*x = DeleteOpResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1323,7 @@ func (x *DeleteOpResponse) String() string {
 func (*DeleteOpResponse) ProtoMessage() {}
 
 func (x *DeleteOpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[22]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1336,7 @@ func (x *DeleteOpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOpResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOpResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{22}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteOpResponse) GetDeleted() uint32 {
@@ -1258,7 +1355,7 @@ type ConfGetRequest struct {
 
 func (x *ConfGetRequest) Reset() {
 	*x = ConfGetRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1367,7 @@ func (x *ConfGetRequest) String() string {
 func (*ConfGetRequest) ProtoMessage() {}
 
 func (x *ConfGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[23]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1380,7 @@ func (x *ConfGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfGetRequest.ProtoReflect.Descriptor instead.
 func (*ConfGetRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{23}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ConfGetRequest) GetKey() string {
@@ -1302,7 +1399,7 @@ type ConfGetResponse struct {
 
 func (x *ConfGetResponse) Reset() {
 	*x = ConfGetResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1411,7 @@ func (x *ConfGetResponse) String() string {
 func (*ConfGetResponse) ProtoMessage() {}
 
 func (x *ConfGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[24]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1424,7 @@ func (x *ConfGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfGetResponse.ProtoReflect.Descriptor instead.
 func (*ConfGetResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{24}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ConfGetResponse) GetConf() map[string]string {
@@ -1347,7 +1444,7 @@ type ConfSetRequest struct {
 
 func (x *ConfSetRequest) Reset() {
 	*x = ConfSetRequest{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1359,7 +1456,7 @@ func (x *ConfSetRequest) String() string {
 func (*ConfSetRequest) ProtoMessage() {}
 
 func (x *ConfSetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[25]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1372,7 +1469,7 @@ func (x *ConfSetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfSetRequest.ProtoReflect.Descriptor instead.
 func (*ConfSetRequest) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{25}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ConfSetRequest) GetKey() string {
@@ -1397,7 +1494,7 @@ type ConfSetResponse struct {
 
 func (x *ConfSetResponse) Reset() {
 	*x = ConfSetResponse{}
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1506,7 @@ func (x *ConfSetResponse) String() string {
 func (*ConfSetResponse) ProtoMessage() {}
 
 func (x *ConfSetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_openmldb_v1_nameserver_proto_msgTypes[26]
+	mi := &file_openmldb_v1_nameserver_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1519,7 @@ func (x *ConfSetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfSetResponse.ProtoReflect.Descriptor instead.
 func (*ConfSetResponse) Descriptor() ([]byte, []int) {
-	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{26}
+	return file_openmldb_v1_nameserver_proto_rawDescGZIP(), []int{28}
 }
 
 var File_openmldb_v1_nameserver_proto protoreflect.FileDescriptor
@@ -1461,7 +1558,13 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\x10DropTableRequest\x12\x0e\n" +
 	"\x02db\x18\x01 \x01(\tR\x02db\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x13\n" +
-	"\x11DropTableResponse\"\xba\x01\n" +
+	"\x11DropTableResponse\"V\n" +
+	"\x0fAddIndexRequest\x12\x0e\n" +
+	"\x02db\x18\x01 \x01(\tR\x02db\x12\x14\n" +
+	"\x05table\x18\x02 \x01(\tR\x05table\x12\x1d\n" +
+	"\n" +
+	"index_json\x18\x03 \x01(\tR\tindexJson\"\x12\n" +
+	"\x10AddIndexResponse\"\xba\x01\n" +
 	"\x0fSubmitOpRequest\x12\x17\n" +
 	"\aop_type\x18\x01 \x01(\tR\x06opType\x12\x0e\n" +
 	"\x02db\x18\x02 \x01(\tR\x02db\x12\x14\n" +
@@ -1514,7 +1617,7 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\x0eConfSetRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"\x11\n" +
-	"\x0fConfSetResponse2\x87\b\n" +
+	"\x0fConfSetResponse2\xd0\b\n" +
 	"\n" +
 	"NameServer\x12G\n" +
 	"\bSubmitOp\x12\x1c.openmldb.v1.SubmitOpRequest\x1a\x1d.openmldb.v1.SubmitOpResponse\x12K\n" +
@@ -1529,7 +1632,8 @@ const file_openmldb_v1_nameserver_proto_rawDesc = "" +
 	"\fDropDatabase\x12 .openmldb.v1.DropDatabaseRequest\x1a!.openmldb.v1.DropDatabaseResponse\x12S\n" +
 	"\fShowDatabase\x12 .openmldb.v1.ShowDatabaseRequest\x1a!.openmldb.v1.ShowDatabaseResponse\x12P\n" +
 	"\vCreateTable\x12\x1f.openmldb.v1.CreateTableRequest\x1a .openmldb.v1.CreateTableResponse\x12J\n" +
-	"\tDropTable\x12\x1d.openmldb.v1.DropTableRequest\x1a\x1e.openmldb.v1.DropTableResponse\x12M\n" +
+	"\tDropTable\x12\x1d.openmldb.v1.DropTableRequest\x1a\x1e.openmldb.v1.DropTableResponse\x12G\n" +
+	"\bAddIndex\x12\x1c.openmldb.v1.AddIndexRequest\x1a\x1d.openmldb.v1.AddIndexResponse\x12M\n" +
 	"\n" +
 	"ShowTablet\x12\x1e.openmldb.v1.ShowTabletRequest\x1a\x1f.openmldb.v1.ShowTabletResponseB@Z>github.com/openmldb-go/openmldb/api/gen/openmldb/v1;openmldbv1b\x06proto3"
 
@@ -1545,7 +1649,7 @@ func file_openmldb_v1_nameserver_proto_rawDescGZIP() []byte {
 	return file_openmldb_v1_nameserver_proto_rawDescData
 }
 
-var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_openmldb_v1_nameserver_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*TabletInfo)(nil),             // 0: openmldb.v1.TabletInfo
 	(*ShowTabletRequest)(nil),      // 1: openmldb.v1.ShowTabletRequest
@@ -1560,54 +1664,58 @@ var file_openmldb_v1_nameserver_proto_goTypes = []any{
 	(*CreateTableResponse)(nil),    // 10: openmldb.v1.CreateTableResponse
 	(*DropTableRequest)(nil),       // 11: openmldb.v1.DropTableRequest
 	(*DropTableResponse)(nil),      // 12: openmldb.v1.DropTableResponse
-	(*SubmitOpRequest)(nil),        // 13: openmldb.v1.SubmitOpRequest
-	(*EndpointOpRequest)(nil),      // 14: openmldb.v1.EndpointOpRequest
-	(*SubmitOpResponse)(nil),       // 15: openmldb.v1.SubmitOpResponse
-	(*OpInfo)(nil),                 // 16: openmldb.v1.OpInfo
-	(*ShowOpStatusRequest)(nil),    // 17: openmldb.v1.ShowOpStatusRequest
-	(*ShowOpStatusResponse)(nil),   // 18: openmldb.v1.ShowOpStatusResponse
-	(*CancelOpRequest)(nil),        // 19: openmldb.v1.CancelOpRequest
-	(*CancelOpResponse)(nil),       // 20: openmldb.v1.CancelOpResponse
-	(*DeleteOpRequest)(nil),        // 21: openmldb.v1.DeleteOpRequest
-	(*DeleteOpResponse)(nil),       // 22: openmldb.v1.DeleteOpResponse
-	(*ConfGetRequest)(nil),         // 23: openmldb.v1.ConfGetRequest
-	(*ConfGetResponse)(nil),        // 24: openmldb.v1.ConfGetResponse
-	(*ConfSetRequest)(nil),         // 25: openmldb.v1.ConfSetRequest
-	(*ConfSetResponse)(nil),        // 26: openmldb.v1.ConfSetResponse
-	nil,                            // 27: openmldb.v1.ConfGetResponse.ConfEntry
+	(*AddIndexRequest)(nil),        // 13: openmldb.v1.AddIndexRequest
+	(*AddIndexResponse)(nil),       // 14: openmldb.v1.AddIndexResponse
+	(*SubmitOpRequest)(nil),        // 15: openmldb.v1.SubmitOpRequest
+	(*EndpointOpRequest)(nil),      // 16: openmldb.v1.EndpointOpRequest
+	(*SubmitOpResponse)(nil),       // 17: openmldb.v1.SubmitOpResponse
+	(*OpInfo)(nil),                 // 18: openmldb.v1.OpInfo
+	(*ShowOpStatusRequest)(nil),    // 19: openmldb.v1.ShowOpStatusRequest
+	(*ShowOpStatusResponse)(nil),   // 20: openmldb.v1.ShowOpStatusResponse
+	(*CancelOpRequest)(nil),        // 21: openmldb.v1.CancelOpRequest
+	(*CancelOpResponse)(nil),       // 22: openmldb.v1.CancelOpResponse
+	(*DeleteOpRequest)(nil),        // 23: openmldb.v1.DeleteOpRequest
+	(*DeleteOpResponse)(nil),       // 24: openmldb.v1.DeleteOpResponse
+	(*ConfGetRequest)(nil),         // 25: openmldb.v1.ConfGetRequest
+	(*ConfGetResponse)(nil),        // 26: openmldb.v1.ConfGetResponse
+	(*ConfSetRequest)(nil),         // 27: openmldb.v1.ConfSetRequest
+	(*ConfSetResponse)(nil),        // 28: openmldb.v1.ConfSetResponse
+	nil,                            // 29: openmldb.v1.ConfGetResponse.ConfEntry
 }
 var file_openmldb_v1_nameserver_proto_depIdxs = []int32{
 	0,  // 0: openmldb.v1.ShowTabletResponse.tablets:type_name -> openmldb.v1.TabletInfo
-	16, // 1: openmldb.v1.ShowOpStatusResponse.ops:type_name -> openmldb.v1.OpInfo
-	27, // 2: openmldb.v1.ConfGetResponse.conf:type_name -> openmldb.v1.ConfGetResponse.ConfEntry
-	13, // 3: openmldb.v1.NameServer.SubmitOp:input_type -> openmldb.v1.SubmitOpRequest
-	14, // 4: openmldb.v1.NameServer.EndpointOp:input_type -> openmldb.v1.EndpointOpRequest
-	17, // 5: openmldb.v1.NameServer.ShowOpStatus:input_type -> openmldb.v1.ShowOpStatusRequest
-	19, // 6: openmldb.v1.NameServer.CancelOp:input_type -> openmldb.v1.CancelOpRequest
-	21, // 7: openmldb.v1.NameServer.DeleteOp:input_type -> openmldb.v1.DeleteOpRequest
-	23, // 8: openmldb.v1.NameServer.ConfGet:input_type -> openmldb.v1.ConfGetRequest
-	25, // 9: openmldb.v1.NameServer.ConfSet:input_type -> openmldb.v1.ConfSetRequest
+	18, // 1: openmldb.v1.ShowOpStatusResponse.ops:type_name -> openmldb.v1.OpInfo
+	29, // 2: openmldb.v1.ConfGetResponse.conf:type_name -> openmldb.v1.ConfGetResponse.ConfEntry
+	15, // 3: openmldb.v1.NameServer.SubmitOp:input_type -> openmldb.v1.SubmitOpRequest
+	16, // 4: openmldb.v1.NameServer.EndpointOp:input_type -> openmldb.v1.EndpointOpRequest
+	19, // 5: openmldb.v1.NameServer.ShowOpStatus:input_type -> openmldb.v1.ShowOpStatusRequest
+	21, // 6: openmldb.v1.NameServer.CancelOp:input_type -> openmldb.v1.CancelOpRequest
+	23, // 7: openmldb.v1.NameServer.DeleteOp:input_type -> openmldb.v1.DeleteOpRequest
+	25, // 8: openmldb.v1.NameServer.ConfGet:input_type -> openmldb.v1.ConfGetRequest
+	27, // 9: openmldb.v1.NameServer.ConfSet:input_type -> openmldb.v1.ConfSetRequest
 	3,  // 10: openmldb.v1.NameServer.CreateDatabase:input_type -> openmldb.v1.CreateDatabaseRequest
 	5,  // 11: openmldb.v1.NameServer.DropDatabase:input_type -> openmldb.v1.DropDatabaseRequest
 	7,  // 12: openmldb.v1.NameServer.ShowDatabase:input_type -> openmldb.v1.ShowDatabaseRequest
 	9,  // 13: openmldb.v1.NameServer.CreateTable:input_type -> openmldb.v1.CreateTableRequest
 	11, // 14: openmldb.v1.NameServer.DropTable:input_type -> openmldb.v1.DropTableRequest
-	1,  // 15: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
-	15, // 16: openmldb.v1.NameServer.SubmitOp:output_type -> openmldb.v1.SubmitOpResponse
-	15, // 17: openmldb.v1.NameServer.EndpointOp:output_type -> openmldb.v1.SubmitOpResponse
-	18, // 18: openmldb.v1.NameServer.ShowOpStatus:output_type -> openmldb.v1.ShowOpStatusResponse
-	20, // 19: openmldb.v1.NameServer.CancelOp:output_type -> openmldb.v1.CancelOpResponse
-	22, // 20: openmldb.v1.NameServer.DeleteOp:output_type -> openmldb.v1.DeleteOpResponse
-	24, // 21: openmldb.v1.NameServer.ConfGet:output_type -> openmldb.v1.ConfGetResponse
-	26, // 22: openmldb.v1.NameServer.ConfSet:output_type -> openmldb.v1.ConfSetResponse
-	4,  // 23: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
-	6,  // 24: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
-	8,  // 25: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
-	10, // 26: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
-	12, // 27: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
-	2,  // 28: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
-	16, // [16:29] is the sub-list for method output_type
-	3,  // [3:16] is the sub-list for method input_type
+	13, // 15: openmldb.v1.NameServer.AddIndex:input_type -> openmldb.v1.AddIndexRequest
+	1,  // 16: openmldb.v1.NameServer.ShowTablet:input_type -> openmldb.v1.ShowTabletRequest
+	17, // 17: openmldb.v1.NameServer.SubmitOp:output_type -> openmldb.v1.SubmitOpResponse
+	17, // 18: openmldb.v1.NameServer.EndpointOp:output_type -> openmldb.v1.SubmitOpResponse
+	20, // 19: openmldb.v1.NameServer.ShowOpStatus:output_type -> openmldb.v1.ShowOpStatusResponse
+	22, // 20: openmldb.v1.NameServer.CancelOp:output_type -> openmldb.v1.CancelOpResponse
+	24, // 21: openmldb.v1.NameServer.DeleteOp:output_type -> openmldb.v1.DeleteOpResponse
+	26, // 22: openmldb.v1.NameServer.ConfGet:output_type -> openmldb.v1.ConfGetResponse
+	28, // 23: openmldb.v1.NameServer.ConfSet:output_type -> openmldb.v1.ConfSetResponse
+	4,  // 24: openmldb.v1.NameServer.CreateDatabase:output_type -> openmldb.v1.CreateDatabaseResponse
+	6,  // 25: openmldb.v1.NameServer.DropDatabase:output_type -> openmldb.v1.DropDatabaseResponse
+	8,  // 26: openmldb.v1.NameServer.ShowDatabase:output_type -> openmldb.v1.ShowDatabaseResponse
+	10, // 27: openmldb.v1.NameServer.CreateTable:output_type -> openmldb.v1.CreateTableResponse
+	12, // 28: openmldb.v1.NameServer.DropTable:output_type -> openmldb.v1.DropTableResponse
+	14, // 29: openmldb.v1.NameServer.AddIndex:output_type -> openmldb.v1.AddIndexResponse
+	2,  // 30: openmldb.v1.NameServer.ShowTablet:output_type -> openmldb.v1.ShowTabletResponse
+	17, // [17:31] is the sub-list for method output_type
+	3,  // [3:17] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1624,7 +1732,7 @@ func file_openmldb_v1_nameserver_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_openmldb_v1_nameserver_proto_rawDesc), len(file_openmldb_v1_nameserver_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -822,8 +822,10 @@ type PartitionStatus struct {
 	LeaderReplicaId uint64 `protobuf:"varint,10,opt,name=leader_replica_id,json=leaderReplicaId,proto3" json:"leader_replica_id,omitempty"`
 	Term            uint64 `protobuf:"varint,11,opt,name=term,proto3" json:"term,omitempty"`
 	// the first index's TTL as OpenMLDB prints it, and whether rows expire
-	Ttl           string `protobuf:"bytes,12,opt,name=ttl,proto3" json:"ttl,omitempty"`
-	EnableExpire  bool   `protobuf:"varint,13,opt,name=enable_expire,json=enableExpire,proto3" json:"enable_expire,omitempty"`
+	Ttl          string `protobuf:"bytes,12,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	EnableExpire bool   `protobuf:"varint,13,opt,name=enable_expire,json=enableExpire,proto3" json:"enable_expire,omitempty"`
+	// names of the indexes this replica has built
+	Indexes       []string `protobuf:"bytes,14,rep,name=indexes,proto3" json:"indexes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -947,6 +949,13 @@ func (x *PartitionStatus) GetEnableExpire() bool {
 		return x.EnableExpire
 	}
 	return false
+}
+
+func (x *PartitionStatus) GetIndexes() []string {
+	if x != nil {
+		return x.Indexes
+	}
+	return nil
 }
 
 type GetTableStatusRequest struct {
@@ -1458,7 +1467,7 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x05index\x18\x04 \x01(\tR\x05index\x12&\n" +
 	"\x02id\x18\x05 \x01(\v2\x16.openmldb.v1.RequestIDR\x02id\"*\n" +
 	"\x0eDeleteResponse\x12\x18\n" +
-	"\adeleted\x18\x01 \x01(\rR\adeleted\"\xdf\x02\n" +
+	"\adeleted\x18\x01 \x01(\rR\adeleted\"\xf9\x02\n" +
 	"\x0fPartitionStatus\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12\x12\n" +
@@ -1474,7 +1483,8 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	" \x01(\x04R\x0fleaderReplicaId\x12\x12\n" +
 	"\x04term\x18\v \x01(\x04R\x04term\x12\x10\n" +
 	"\x03ttl\x18\f \x01(\tR\x03ttl\x12#\n" +
-	"\renable_expire\x18\r \x01(\bR\fenableExpire\"`\n" +
+	"\renable_expire\x18\r \x01(\bR\fenableExpire\x12\x18\n" +
+	"\aindexes\x18\x0e \x03(\tR\aindexes\"`\n" +
 	"\x15GetTableStatusRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12#\n" +

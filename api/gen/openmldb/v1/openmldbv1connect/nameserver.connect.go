@@ -61,6 +61,8 @@ const (
 	NameServerCreateTableProcedure = "/openmldb.v1.NameServer/CreateTable"
 	// NameServerDropTableProcedure is the fully-qualified name of the NameServer's DropTable RPC.
 	NameServerDropTableProcedure = "/openmldb.v1.NameServer/DropTable"
+	// NameServerAddIndexProcedure is the fully-qualified name of the NameServer's AddIndex RPC.
+	NameServerAddIndexProcedure = "/openmldb.v1.NameServer/AddIndex"
 	// NameServerShowTabletProcedure is the fully-qualified name of the NameServer's ShowTablet RPC.
 	NameServerShowTabletProcedure = "/openmldb.v1.NameServer/ShowTablet"
 )
@@ -80,6 +82,8 @@ type NameServerClient interface {
 	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
 	CreateTable(context.Context, *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error)
 	DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error)
+	// AddIndex adds an index to a table; tablets build it from their rows.
+	AddIndex(context.Context, *connect.Request[v1.AddIndexRequest]) (*connect.Response[v1.AddIndexResponse], error)
 	// Every RPC answered by a standby fails with FAILED_PRECONDITION and the
 	// message "nameserver is not leader, leader is <endpoint>".
 	ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error)
@@ -168,6 +172,12 @@ func NewNameServerClient(httpClient connect.HTTPClient, baseURL string, opts ...
 			connect.WithSchema(nameServerMethods.ByName("DropTable")),
 			connect.WithClientOptions(opts...),
 		),
+		addIndex: connect.NewClient[v1.AddIndexRequest, v1.AddIndexResponse](
+			httpClient,
+			baseURL+NameServerAddIndexProcedure,
+			connect.WithSchema(nameServerMethods.ByName("AddIndex")),
+			connect.WithClientOptions(opts...),
+		),
 		showTablet: connect.NewClient[v1.ShowTabletRequest, v1.ShowTabletResponse](
 			httpClient,
 			baseURL+NameServerShowTabletProcedure,
@@ -191,6 +201,7 @@ type nameServerClient struct {
 	showDatabase   *connect.Client[v1.ShowDatabaseRequest, v1.ShowDatabaseResponse]
 	createTable    *connect.Client[v1.CreateTableRequest, v1.CreateTableResponse]
 	dropTable      *connect.Client[v1.DropTableRequest, v1.DropTableResponse]
+	addIndex       *connect.Client[v1.AddIndexRequest, v1.AddIndexResponse]
 	showTablet     *connect.Client[v1.ShowTabletRequest, v1.ShowTabletResponse]
 }
 
@@ -254,6 +265,11 @@ func (c *nameServerClient) DropTable(ctx context.Context, req *connect.Request[v
 	return c.dropTable.CallUnary(ctx, req)
 }
 
+// AddIndex calls openmldb.v1.NameServer.AddIndex.
+func (c *nameServerClient) AddIndex(ctx context.Context, req *connect.Request[v1.AddIndexRequest]) (*connect.Response[v1.AddIndexResponse], error) {
+	return c.addIndex.CallUnary(ctx, req)
+}
+
 // ShowTablet calls openmldb.v1.NameServer.ShowTablet.
 func (c *nameServerClient) ShowTablet(ctx context.Context, req *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error) {
 	return c.showTablet.CallUnary(ctx, req)
@@ -274,6 +290,8 @@ type NameServerHandler interface {
 	ShowDatabase(context.Context, *connect.Request[v1.ShowDatabaseRequest]) (*connect.Response[v1.ShowDatabaseResponse], error)
 	CreateTable(context.Context, *connect.Request[v1.CreateTableRequest]) (*connect.Response[v1.CreateTableResponse], error)
 	DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error)
+	// AddIndex adds an index to a table; tablets build it from their rows.
+	AddIndex(context.Context, *connect.Request[v1.AddIndexRequest]) (*connect.Response[v1.AddIndexResponse], error)
 	// Every RPC answered by a standby fails with FAILED_PRECONDITION and the
 	// message "nameserver is not leader, leader is <endpoint>".
 	ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error)
@@ -358,6 +376,12 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 		connect.WithSchema(nameServerMethods.ByName("DropTable")),
 		connect.WithHandlerOptions(opts...),
 	)
+	nameServerAddIndexHandler := connect.NewUnaryHandler(
+		NameServerAddIndexProcedure,
+		svc.AddIndex,
+		connect.WithSchema(nameServerMethods.ByName("AddIndex")),
+		connect.WithHandlerOptions(opts...),
+	)
 	nameServerShowTabletHandler := connect.NewUnaryHandler(
 		NameServerShowTabletProcedure,
 		svc.ShowTablet,
@@ -390,6 +414,8 @@ func NewNameServerHandler(svc NameServerHandler, opts ...connect.HandlerOption) 
 			nameServerCreateTableHandler.ServeHTTP(w, r)
 		case NameServerDropTableProcedure:
 			nameServerDropTableHandler.ServeHTTP(w, r)
+		case NameServerAddIndexProcedure:
+			nameServerAddIndexHandler.ServeHTTP(w, r)
 		case NameServerShowTabletProcedure:
 			nameServerShowTabletHandler.ServeHTTP(w, r)
 		default:
@@ -447,6 +473,10 @@ func (UnimplementedNameServerHandler) CreateTable(context.Context, *connect.Requ
 
 func (UnimplementedNameServerHandler) DropTable(context.Context, *connect.Request[v1.DropTableRequest]) (*connect.Response[v1.DropTableResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.DropTable is not implemented"))
+}
+
+func (UnimplementedNameServerHandler) AddIndex(context.Context, *connect.Request[v1.AddIndexRequest]) (*connect.Response[v1.AddIndexResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("openmldb.v1.NameServer.AddIndex is not implemented"))
 }
 
 func (UnimplementedNameServerHandler) ShowTablet(context.Context, *connect.Request[v1.ShowTabletRequest]) (*connect.Response[v1.ShowTabletResponse], error) {
