@@ -6,8 +6,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"net/http"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/openmldb-go/openmldb/client"
@@ -59,57 +57,20 @@ func runDeploy(ctx context.Context, cli *client.Client, zk, root string, clients
 		log.Fatal(err)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	lat := make([][]time.Duration, clients)
-	var errs sync.Map
-	deadline := time.Now().Add(duration)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), 9))
-			for time.Now().Before(deadline) {
-				key := fmt.Sprintf("fk%d", r.IntN(keys))
-				ts := time.Now().UnixMilli()
-				v := r.Float64() * 100
-				t0 := time.Now()
-				var err error
-				if via == "rest" {
-					err = restCall(hc, "POST", "http://"+restEP+"/dbs/bench/deployments/feat_deploy",
-						fmt.Sprintf(`{"input":[[%q, %d, %f, "cat1"]]}`, key, ts, v))
-				} else {
-					_, err = cli.CallDeployment(ctx, "bench", "feat_deploy", [][]any{{key, ts, v, "cat1"}})
-				}
-				if err != nil {
-					errs.Store(err.Error(), true)
-					continue
-				}
-				lat[c] = append(lat[c], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
+	res := closedLoop(clients, duration, 9, func(r *rand.Rand) error {
+		key := fmt.Sprintf("fk%d", r.IntN(keys))
+		ts := time.Now().UnixMilli()
+		v := r.Float64() * 100
+		if via == "rest" {
+			return restCall(hc, "POST", "http://"+restEP+"/dbs/bench/deployments/feat_deploy",
+				fmt.Sprintf(`{"input":[[%q, %d, %f, "cat1"]]}`, key, ts, v))
 		}
-		return all[int(float64(len(all)-1)*p)]
-	}
-	nErr := 0
-	errs.Range(func(k, _ any) bool {
-		if nErr == 0 {
-			log.Printf("error: %v", k)
-		}
-		nErr++
-		return true
+		_, err := cli.CallDeployment(ctx, "bench", "feat_deploy", [][]any{{key, ts, v, "cat1"}})
+		return err
 	})
-	fmt.Printf("via=%s mode=deploy clients=%d keys=%d rows/key=%d requests=%d distinct_errors=%d elapsed=%s req/s=%.0f p50=%s p99=%s p99.9=%s\n",
-		via, clients, keys, rowsPerKey, len(all), nErr, elapsed.Round(time.Millisecond), float64(len(all))/elapsed.Seconds(), pct(0.5), pct(0.99), pct(0.999))
+	if res.errs > 0 {
+		log.Printf("first error: %v", res.firstErr.Load())
+	}
+	fmt.Printf("via=%s mode=deploy clients=%d keys=%d rows/key=%d requests=%d errors=%d elapsed=%s req/s=%.0f p50=%s p99=%s p99.9=%s\n",
+		via, clients, keys, rowsPerKey, len(res.lat), res.errs, res.elapsed.Round(time.Millisecond), res.perSecond(), res.pct(0.5), res.pct(0.99), res.pct(0.999))
 }

@@ -21,9 +21,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,59 +76,30 @@ func main() {
 	value := strings.Repeat("v", *valueSize)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients}}
 	var seq atomic.Int64
-	var errs atomic.Int64
-	lat := make([][]time.Duration, *clients)
-	deadline := time.Now().Add(*duration)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for c := 0; c < *clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(c), 7))
-			for time.Now().Before(deadline) {
-				key := fmt.Sprintf("key%08d", r.IntN(*keys))
-				t0 := time.Now()
-				var err error
-				switch {
-				case *via == "rest" && *mode == "put":
-					err = restCall(hc, "PUT", "http://"+*restEP+"/dbs/bench/tables/"+*table,
-						fmt.Sprintf(`{"value":[[%q, %d, %q]]}`, key, seq.Add(1), value))
-				case *via == "rest":
-					err = restCall(hc, "POST", "http://"+*restEP+"/dbs/bench",
-						fmt.Sprintf(`{"mode":"online","sql":"SELECT * FROM %s WHERE k = ? LIMIT 1","input":{"schema":["String"],"data":[%q]}}`, *table, key))
-				case *mode == "put":
-					err = cli.Put(ctx, "bench", *table, []any{key, seq.Add(1), value})
-				default:
-					_, err = cli.Get(ctx, "bench", *table, key, client.ScanOptions{})
-					if err != nil && strings.Contains(err.Error(), "not found") {
-						err = nil
-					}
-				}
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
-				lat[c] = append(lat[c], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var all []time.Duration
-	for _, l := range lat {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
+	res := closedLoop(*clients, *duration, 7, func(r *rand.Rand) error {
+		key := fmt.Sprintf("key%08d", r.IntN(*keys))
+		switch {
+		case *via == "rest" && *mode == "put":
+			return restCall(hc, "PUT", "http://"+*restEP+"/dbs/bench/tables/"+*table,
+				fmt.Sprintf(`{"value":[[%q, %d, %q]]}`, key, seq.Add(1), value))
+		case *via == "rest":
+			return restCall(hc, "POST", "http://"+*restEP+"/dbs/bench",
+				fmt.Sprintf(`{"mode":"online","sql":"SELECT * FROM %s WHERE k = ? LIMIT 1","input":{"schema":["String"],"data":[%q]}}`, *table, key))
+		case *mode == "put":
+			return cli.Put(ctx, "bench", *table, []any{key, seq.Add(1), value})
 		}
-		return all[int(float64(len(all)-1)*p)]
+		_, err := cli.Get(ctx, "bench", *table, key, client.ScanOptions{})
+		if err != nil && strings.Contains(err.Error(), "not found") {
+			err = nil
+		}
+		return err
+	})
+	if res.errs > 0 {
+		log.Printf("first error: %v", res.firstErr.Load())
 	}
 	fmt.Fprintf(os.Stdout, "via=%s mode=%s clients=%d table=%s (%dx%d) ops=%d errors=%d elapsed=%s ops/s=%.0f p50=%s p99=%s p99.9=%s retries=%d\n",
-		*via, *mode, *clients, *table, *partitions, *replicas, len(all), errs.Load(), elapsed.Round(time.Millisecond),
-		float64(len(all))/elapsed.Seconds(), pct(0.5), pct(0.99), pct(0.999), cli.Retries.Load())
+		*via, *mode, *clients, *table, *partitions, *replicas, len(res.lat), res.errs, res.elapsed.Round(time.Millisecond),
+		res.perSecond(), res.pct(0.5), res.pct(0.99), res.pct(0.999), cli.Retries.Load())
 }
 
 // restCall sends one REST request and fails unless the reply has code 0.

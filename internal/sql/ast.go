@@ -188,3 +188,42 @@ func (*InList) expr()      {}
 func (*Call) expr()        {}
 func (*Case) expr()        {}
 func (*Cast) expr()        {}
+
+// walkExpr calls fn for e and every expression inside it, parents first.
+func walkExpr(e Expr, fn func(Expr)) {
+	if e == nil {
+		return
+	}
+	fn(e)
+	switch x := e.(type) {
+	case *Unary:
+		walkExpr(x.X, fn)
+	case *Binary:
+		walkExpr(x.L, fn)
+		walkExpr(x.R, fn)
+	case *IsNull:
+		walkExpr(x.X, fn)
+	case *Between:
+		walkExpr(x.X, fn)
+		walkExpr(x.Lo, fn)
+		walkExpr(x.Hi, fn)
+	case *InList:
+		walkExpr(x.X, fn)
+		for _, a := range x.List {
+			walkExpr(a, fn)
+		}
+	case *Call:
+		for _, a := range x.Args {
+			walkExpr(a, fn)
+		}
+	case *Case:
+		walkExpr(x.Operand, fn)
+		for _, w := range x.Whens {
+			walkExpr(w.Cond, fn)
+			walkExpr(w.Result, fn)
+		}
+		walkExpr(x.Else, fn)
+	case *Cast:
+		walkExpr(x.X, fn)
+	}
+}

@@ -69,10 +69,8 @@ func (*DropDeployment) stmt()  {}
 
 // CreateIndex is CREATE INDEX name ON t (c1, ...) OPTIONS (TS=c, TTL_TYPE=..., TTL=...).
 type CreateIndex struct {
-	Name    string
-	Table   TableName
-	Keys    []string
-	Options map[string]string
+	Table TableName
+	Index IndexDef
 }
 
 func (*CreateIndex) stmt() {}

@@ -396,12 +396,12 @@ func (e *Engine) createTable(ctx context.Context, s *Session, x *CreateTable) (*
 		}
 		t.Columns = append(t.Columns, col)
 	}
-	for _, ix := range x.Indexes {
-		tt, abs, lat, err := schema.ParseTTL(ix.TTLType, ix.TTL)
+	for _, def := range x.Indexes {
+		ix, err := indexFromDef(def)
 		if err != nil {
-			return nil, semanticf("%v", stripInvalid(err))
+			return nil, err
 		}
-		t.Indexes = append(t.Indexes, schema.Index{Name: ix.Name, Keys: ix.Keys, TS: ix.TS, TTLType: tt, AbsTTL: abs, LatTTL: lat})
+		t.Indexes = append(t.Indexes, ix)
 	}
 	if len(t.Indexes) == 0 {
 		// As OpenMLDB: without INDEX, the first column that can be a key is one.
@@ -1271,11 +1271,10 @@ func (e *Engine) createIndex(ctx context.Context, s *Session, x *CreateIndex) (*
 	if err != nil {
 		return nil, err
 	}
-	tt, abs, lat, err := schema.ParseTTL(x.Options["TTL_TYPE"], x.Options["TTL"])
+	ix, err := indexFromDef(x.Index)
 	if err != nil {
-		return nil, semanticf("%s", stripInvalid(err))
+		return nil, err
 	}
-	ix := schema.Index{Name: x.Name, Keys: x.Keys, TS: x.Options["TS"], TTLType: tt, AbsTTL: abs, LatTTL: lat}
 	probe := t
 	probe.Indexes = append(append([]schema.Index(nil), t.Indexes...), ix)
 	if err := probe.Validate(); err != nil {
@@ -1285,4 +1284,13 @@ func (e *Engine) createIndex(ctx context.Context, s *Session, x *CreateIndex) (*
 		return nil, wrapClient(err)
 	}
 	return &Result{}, nil
+}
+
+// indexFromDef turns a parsed INDEX(...) into the table model.
+func indexFromDef(d IndexDef) (schema.Index, error) {
+	tt, abs, lat, err := schema.ParseTTL(d.TTLType, d.TTL)
+	if err != nil {
+		return schema.Index{}, semanticf("%s", stripInvalid(err))
+	}
+	return schema.Index{Name: d.Name, Keys: d.Keys, TS: d.TS, TTLType: tt, AbsTTL: abs, LatTTL: lat}, nil
 }

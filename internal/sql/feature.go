@@ -68,6 +68,9 @@ type windowPlan struct {
 	def     *WindowDef
 	tsCol   int // main-table column of ORDER BY
 	sources []windowSource
+	// rowsKey names the stored rows the window reads (tables, indexes, key
+	// and ts columns): windows with equal keys can share one read.
+	rowsKey string
 }
 
 type joinPlan struct {
@@ -243,103 +246,31 @@ func CompileFeature(src RowSource, db string, sel *Select) (*FeatureQuery, error
 // tell (a reference to another table).
 func markColumns(e Expr, need []bool, t *schema.Table) bool {
 	ok := true
-	var walk func(Expr)
-	walk = func(e Expr) {
-		switch x := e.(type) {
-		case *ColumnRef:
+	walkExpr(e, func(e Expr) {
+		if x, isCol := e.(*ColumnRef); isCol {
 			if i := t.ColumnIndex(x.Name); i >= 0 && need != nil {
 				need[i] = true
 			} else {
 				ok = false
 			}
-		case *Unary:
-			walk(x.X)
-		case *Binary:
-			walk(x.L)
-			walk(x.R)
-		case *IsNull:
-			walk(x.X)
-		case *Between:
-			walk(x.X)
-			walk(x.Lo)
-			walk(x.Hi)
-		case *InList:
-			walk(x.X)
-			for _, a := range x.List {
-				walk(a)
-			}
-		case *Call:
-			for _, a := range x.Args {
-				walk(a)
-			}
-		case *Case:
-			if x.Operand != nil {
-				walk(x.Operand)
-			}
-			for _, w := range x.Whens {
-				walk(w.Cond)
-				walk(w.Result)
-			}
-			if x.Else != nil {
-				walk(x.Else)
-			}
-		case *Cast:
-			walk(x.X)
 		}
-	}
-	walk(e)
+	})
 	return ok
 }
 
 // walkCalls visits every function call of a SELECT's items and WHERE.
 func walkCalls(sel *Select, fn func(*Call)) {
-	var walk func(e Expr)
-	walk = func(e Expr) {
-		switch x := e.(type) {
-		case *Call:
-			fn(x)
-			for _, a := range x.Args {
-				walk(a)
-			}
-		case *Unary:
-			walk(x.X)
-		case *Binary:
-			walk(x.L)
-			walk(x.R)
-		case *IsNull:
-			walk(x.X)
-		case *Between:
-			walk(x.X)
-			walk(x.Lo)
-			walk(x.Hi)
-		case *InList:
-			walk(x.X)
-			for _, a := range x.List {
-				walk(a)
-			}
-		case *Case:
-			if x.Operand != nil {
-				walk(x.Operand)
-			}
-			for _, w := range x.Whens {
-				walk(w.Cond)
-				walk(w.Result)
-			}
-			if x.Else != nil {
-				walk(x.Else)
-			}
-		case *Cast:
-			walk(x.X)
+	visit := func(e Expr) {
+		if c, ok := e.(*Call); ok {
+			fn(c)
 		}
 	}
 	for _, it := range sel.Items {
 		if !it.Star {
-			walk(it.Expr)
+			walkExpr(it.Expr, visit)
 		}
 	}
-	if sel.Where != nil {
-		walk(sel.Where)
-	}
+	walkExpr(sel.Where, visit)
 }
 
 // checkRefs evaluates e on an all-NULL row to surface unknown columns and
@@ -396,6 +327,7 @@ func planWindow(src RowSource, q *FeatureQuery, w *WindowDef) (*windowPlan, erro
 		}
 		wp.sources = append(wp.sources, s)
 	}
+	wp.rowsKey = rowsKeyOf(wp)
 	return wp, nil
 }
 
@@ -429,25 +361,11 @@ func planJoin(src RowSource, q *FeatureQuery, j *LastJoin) (*joinPlan, error) {
 	}
 	refsRight := func(e Expr) bool {
 		found := false
-		var walk func(Expr)
-		walk = func(e Expr) {
-			switch x := e.(type) {
-			case *ColumnRef:
-				found = found || isRight(x)
-			case *Binary:
-				walk(x.L)
-				walk(x.R)
-			case *Unary:
-				walk(x.X)
-			case *Call:
-				for _, a := range x.Args {
-					walk(a)
-				}
-			case *Cast:
-				walk(x.X)
+		walkExpr(e, func(e Expr) {
+			if c, ok := e.(*ColumnRef); ok {
+				found = found || isRight(c)
 			}
-		}
-		walk(e)
+		})
 		return found
 	}
 	eq := map[string]Expr{} // right column (lower) -> left expression
@@ -694,13 +612,14 @@ func scanBounds(w *WindowDef, reqTS int64) (from, to int64, limit int) {
 	return from, to, limit
 }
 
-// sourcesKey identifies the stored rows a window reads (its tables and
-// indexes), so windows over the same rows share one read.
-func sourcesKey(wp *windowPlan) string {
+// rowsKeyOf identifies the stored rows a window reads, so windows over the
+// same rows share one read.
+func rowsKeyOf(wp *windowPlan) string {
 	var b strings.Builder
 	for _, s := range wp.sources {
 		fmt.Fprintf(&b, "%s/%s/%v;", s.table.Name, s.index, s.keys)
 	}
+	fmt.Fprintf(&b, "@%d", wp.tsCol)
 	return b.String()
 }
 
@@ -839,22 +758,24 @@ func (q *FeatureQuery) Request(ctx context.Context, src RowSource, req client.Ro
 	// Windows reading the same rows with the same upper bound share one
 	// read, widened to what the widest of them needs.
 	type read struct {
-		wp            *windowPlan
-		from, to      int64
-		limit         int
-		names         []string
-		cands         []windowCand
-		unlimited, lo bool
+		wp       *windowPlan
+		from, to int64
+		limit    int
+		names    []string
 	}
-	reads := map[string]*read{}
-	var order []string
+	type readKey struct {
+		rows string
+		from int64
+	}
+	reads := map[readKey]*read{}
+	var order []readKey
 	for name, wp := range q.windows {
 		reqTS, err := tsOf(req, wp.tsCol)
 		if err != nil {
 			return nil, err
 		}
 		from, to, limit := scanBounds(wp.def, reqTS)
-		k := fmt.Sprintf("%s@%d/%d", sourcesKey(wp), wp.tsCol, from)
+		k := readKey{wp.rowsKey, from}
 		r := reads[k]
 		if r == nil {
 			r = &read{wp: wp, from: from, to: to, limit: limit}

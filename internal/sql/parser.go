@@ -165,6 +165,55 @@ func (p *parser) expectSym(s string) error {
 	return nil
 }
 
+// itemsUntilClose reads items separated by commas up to and including the
+// closing ')'; what names the list in errors.
+func (p *parser) itemsUntilClose(what string, item func() error) error {
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		if p.acceptSym(",") {
+			continue
+		}
+		if !p.acceptSym(")") {
+			return p.errExpected("',' or ')' in " + what)
+		}
+		return nil
+	}
+}
+
+// identList reads name, ... ) (the '(' already read).
+func (p *parser) identList(what string) ([]string, error) {
+	var out []string
+	err := p.itemsUntilClose(what+" list", func() error {
+		n, err := p.ident(what)
+		out = append(out, n)
+		return err
+	})
+	return out, err
+}
+
+// options reads (NAME = value, ...) after OPTIONS; names are upper-cased.
+func (p *parser) options() (map[string]Expr, error) {
+	out := map[string]Expr{}
+	if err := p.expectSym("("); err != nil {
+		return nil, err
+	}
+	err := p.itemsUntilClose("OPTIONS", func() error {
+		name, err := p.ident("option name")
+		if err != nil {
+			return err
+		}
+		if err := p.expectSym("="); err != nil {
+			return err
+		}
+		v, err := p.optionValue()
+		out[strings.ToUpper(name)] = v
+		return err
+	})
+	return out, err
+}
+
 // reserved words cannot be bare identifiers (names); quote them with “.
 var reserved = map[string]bool{
 	"select": true, "from": true, "where": true, "and": true, "or": true, "not": true, "limit": true,
@@ -285,52 +334,22 @@ func (p *parser) createTable() (Statement, error) {
 	if err := p.expectSym("("); err != nil {
 		return nil, err
 	}
-	for {
+	err = p.itemsUntilClose("the column list", func() error {
 		if p.isKw("index") {
 			ix, err := p.indexDef()
-			if err != nil {
-				return nil, err
-			}
 			st.Indexes = append(st.Indexes, ix)
-		} else {
-			col, err := p.columnDef()
-			if err != nil {
-				return nil, err
-			}
-			st.Columns = append(st.Columns, col)
+			return err
 		}
-		if p.acceptSym(",") {
-			continue
-		}
-		if err := p.expectSym(")"); err != nil {
-			return nil, p.errExpected("',' or ')' in the column list")
-		}
-		break
+		col, err := p.columnDef()
+		st.Columns = append(st.Columns, col)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if p.acceptKw("options") {
-		if err := p.expectSym("("); err != nil {
+		if st.Options, err = p.options(); err != nil {
 			return nil, err
-		}
-		for {
-			name, err := p.ident("option name (PARTITIONNUM, REPLICANUM, ...)")
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expectSym("="); err != nil {
-				return nil, err
-			}
-			v, err := p.optionValue()
-			if err != nil {
-				return nil, err
-			}
-			st.Options[strings.ToUpper(name)] = v
-			if p.acceptSym(",") {
-				continue
-			}
-			if err := p.expectSym(")"); err != nil {
-				return nil, p.errExpected("',' or ')' in OPTIONS")
-			}
-			break
 		}
 	}
 	return st, nil
@@ -383,68 +402,49 @@ func (p *parser) indexDef() (IndexDef, error) {
 	if err := p.expectSym("("); err != nil {
 		return ix, err
 	}
-	for {
-		kt := p.peek()
-		if kt.kind != tokIdent {
-			return ix, p.errExpected("an index option (KEY, TS, TTL_TYPE, TTL)")
-		}
-		p.next()
-		if err := p.expectSym("="); err != nil {
-			return ix, err
-		}
-		switch strings.ToUpper(kt.text) {
-		case "KEY":
-			if p.acceptSym("(") {
-				for {
-					k, err := p.ident("key column")
-					if err != nil {
-						return ix, err
-					}
-					ix.Keys = append(ix.Keys, k)
-					if p.acceptSym(",") {
-						continue
-					}
-					if err := p.expectSym(")"); err != nil {
-						return ix, err
-					}
-					break
-				}
-			} else {
-				k, err := p.ident("key column")
-				if err != nil {
-					return ix, err
-				}
-				ix.Keys = []string{k}
-			}
-		case "TS":
-			k, err := p.ident("ts column")
-			if err != nil {
-				return ix, err
-			}
-			ix.TS = k
-		case "TTL_TYPE":
-			t := p.next()
-			if t.kind != tokIdent {
-				return ix, p.errAt(t, "expected a TTL type (absolute, latest, absorlat, absandlat), found %s", t.describe())
-			}
-			ix.TTLType = t.text
-		case "TTL":
-			text, err := p.ttlText()
-			if err != nil {
-				return ix, err
-			}
-			ix.TTL = text
-		default:
-			return ix, p.errAt(kt, "unknown index option %s (want KEY, TS, TTL_TYPE or TTL)", kt.describe())
-		}
-		if p.acceptSym(",") {
-			continue
-		}
-		if err := p.expectSym(")"); err != nil {
-			return ix, p.errExpected("',' or ')' in INDEX(...)")
-		}
-		return ix, nil
+	err := p.itemsUntilClose("INDEX(...)", func() error { return p.indexOption(&ix, true) })
+	return ix, err
+}
+
+// indexOption reads one NAME=value of an index: KEY (when withKey), TS,
+// TTL_TYPE or TTL.
+func (p *parser) indexOption(ix *IndexDef, withKey bool) error {
+	want := "TS, TTL_TYPE or TTL"
+	if withKey {
+		want = "KEY, " + want
 	}
+	kt := p.peek()
+	if kt.kind != tokIdent {
+		return p.errExpected("an index option (" + want + ")")
+	}
+	p.next()
+	if err := p.expectSym("="); err != nil {
+		return err
+	}
+	var err error
+	switch name := strings.ToUpper(kt.text); {
+	case name == "KEY" && withKey:
+		if p.acceptSym("(") {
+			ix.Keys, err = p.identList("key column")
+		} else {
+			var k string
+			k, err = p.ident("key column")
+			ix.Keys = []string{k}
+		}
+	case name == "TS":
+		ix.TS, err = p.ident("ts column")
+	case name == "TTL_TYPE":
+		t := p.next()
+		if t.kind != tokIdent {
+			return p.errAt(t, "expected a TTL type (absolute, latest, absorlat, absandlat), found %s", t.describe())
+		}
+		ix.TTLType = t.text
+	case name == "TTL":
+		ix.TTL, err = p.ttlText()
+	default:
+		return p.errAt(kt, "unknown index option %s (want %s)", kt.describe(), want)
+	}
+	return err
 }
 
 // ttlText reads 30d, 100, 0 or (30d, 100) and returns it as written.
@@ -488,19 +488,8 @@ func (p *parser) insert() (Statement, error) {
 		return nil, err
 	}
 	if p.acceptSym("(") {
-		for {
-			c, err := p.ident("column name")
-			if err != nil {
-				return nil, err
-			}
-			st.Columns = append(st.Columns, c)
-			if p.acceptSym(",") {
-				continue
-			}
-			if err := p.expectSym(")"); err != nil {
-				return nil, err
-			}
-			break
+		if st.Columns, err = p.identList("column name"); err != nil {
+			return nil, err
 		}
 	}
 	if err := p.expectKw("values"); err != nil {
@@ -511,19 +500,13 @@ func (p *parser) insert() (Statement, error) {
 			return nil, err
 		}
 		var row []Expr
-		for {
+		err := p.itemsUntilClose("VALUES", func() error {
 			e, err := p.expr()
-			if err != nil {
-				return nil, err
-			}
 			row = append(row, e)
-			if p.acceptSym(",") {
-				continue
-			}
-			if err := p.expectSym(")"); err != nil {
-				return nil, p.errExpected("',' or ')' in VALUES")
-			}
-			break
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
 		st.Rows = append(st.Rows, row)
 		if !p.acceptSym(",") {
@@ -881,19 +864,13 @@ func (p *parser) comparison() (Expr, error) {
 					return nil, err
 				}
 				in := &InList{X: l, Not: not}
-				for {
+				err := p.itemsUntilClose("the IN list", func() error {
 					e, err := p.expr()
-					if err != nil {
-						return nil, err
-					}
 					in.List = append(in.List, e)
-					if p.acceptSym(",") {
-						continue
-					}
-					if err := p.expectSym(")"); err != nil {
-						return nil, err
-					}
-					break
+					return err
+				})
+				if err != nil {
+					return nil, err
 				}
 				l = in
 			}
@@ -1070,19 +1047,13 @@ func (p *parser) call() (Expr, error) {
 	if p.acceptSym(")") {
 		return c, nil
 	}
-	for {
+	err := p.itemsUntilClose("the arguments of "+name, func() error {
 		e, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
 		c.Args = append(c.Args, e)
-		if p.acceptSym(",") {
-			continue
-		}
-		if err := p.expectSym(")"); err != nil {
-			return nil, p.errExpected("',' or ')' in the arguments of " + name)
-		}
-		break
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	if p.acceptKw("over") {
 		if p.isSym("(") {
@@ -1363,29 +1334,8 @@ func (p *parser) deploy() (Statement, error) {
 		return nil, err
 	}
 	if p.acceptKw("options") {
-		if err := p.expectSym("("); err != nil {
+		if st.Options, err = p.options(); err != nil {
 			return nil, err
-		}
-		for {
-			name, err := p.ident("option name")
-			if err != nil {
-				return nil, err
-			}
-			if err := p.expectSym("="); err != nil {
-				return nil, err
-			}
-			v, err := p.optionValue()
-			if err != nil {
-				return nil, err
-			}
-			st.Options[strings.ToUpper(name)] = v
-			if p.acceptSym(",") {
-				continue
-			}
-			if err := p.expectSym(")"); err != nil {
-				return nil, err
-			}
-			break
 		}
 	}
 	if !p.isKw("select") {
@@ -1402,9 +1352,9 @@ func (p *parser) deploy() (Statement, error) {
 }
 
 func (p *parser) createIndex() (Statement, error) {
-	st := &CreateIndex{Options: map[string]string{}}
+	st := &CreateIndex{}
 	var err error
-	if st.Name, err = p.ident("index name"); err != nil {
+	if st.Index.Name, err = p.ident("index name"); err != nil {
 		return nil, err
 	}
 	if err := p.expectKw("on"); err != nil {
@@ -1416,63 +1366,15 @@ func (p *parser) createIndex() (Statement, error) {
 	if err := p.expectSym("("); err != nil {
 		return nil, err
 	}
-	for {
-		k, err := p.ident("key column")
-		if err != nil {
-			return nil, err
-		}
-		st.Keys = append(st.Keys, k)
-		if p.acceptSym(",") {
-			continue
-		}
-		if err := p.expectSym(")"); err != nil {
-			return nil, err
-		}
-		break
+	if st.Index.Keys, err = p.identList("key column"); err != nil {
+		return nil, err
 	}
 	if p.acceptKw("options") {
 		if err := p.expectSym("("); err != nil {
 			return nil, err
 		}
-		for {
-			kt := p.peek()
-			if kt.kind != tokIdent {
-				return nil, p.errExpected("an index option (TS, TTL_TYPE, TTL)")
-			}
-			p.next()
-			if err := p.expectSym("="); err != nil {
-				return nil, err
-			}
-			name := strings.ToUpper(kt.text)
-			switch name {
-			case "TS":
-				v, err := p.ident("ts column")
-				if err != nil {
-					return nil, err
-				}
-				st.Options[name] = v
-			case "TTL_TYPE":
-				t := p.next()
-				if t.kind != tokIdent {
-					return nil, p.errAt(t, "expected a TTL type (absolute, latest, absorlat, absandlat), found %s", t.describe())
-				}
-				st.Options[name] = t.text
-			case "TTL":
-				v, err := p.ttlText()
-				if err != nil {
-					return nil, err
-				}
-				st.Options[name] = v
-			default:
-				return nil, p.errAt(kt, "unknown index option %s (want TS, TTL_TYPE or TTL)", kt.describe())
-			}
-			if p.acceptSym(",") {
-				continue
-			}
-			if err := p.expectSym(")"); err != nil {
-				return nil, err
-			}
-			break
+		if err := p.itemsUntilClose("OPTIONS", func() error { return p.indexOption(&st.Index, false) }); err != nil {
+			return nil, err
 		}
 	}
 	return st, nil

@@ -63,66 +63,58 @@ type localSource struct {
 
 func (s localSource) Table(db, name string) (schema.Table, error) { return s.sdk.Table(db, name) }
 
-func (s localSource) ScanIndex(ctx context.Context, db, table, index, key string, from, to int64, limit int) ([]client.Row, error) {
+// leading returns this tablet's replica of the partition holding key when
+// the key is of the first index (rows are placed by it) and this tablet
+// leads that partition; otherwise the read goes through the SDK.
+func (s localSource) leading(db, table, index, key string) (*hosted, []schema.Column, bool) {
 	tm, err := s.sdk.TableMeta(db, table)
-	if err != nil {
-		return nil, err
+	if err != nil || index != "" && index != tm.Table.Indexes[0].Name {
+		return nil, nil, false
 	}
-	if index == "" || index == tm.Table.Indexes[0].Name {
-		pid := client.PartitionOf(tm.Table, key)
-		if h, err := s.d.get(tm.TID, pid); err == nil && s.d.checkLeader(h) == nil {
-			rows, err := h.rep.part.Scan(key, storage.ScanOptions{Index: index, From: from, To: to, Limit: limit}, time.Now())
-			if err != nil {
-				return nil, err
-			}
-			out := make([]client.Row, 0, len(rows))
-			for _, r := range rows {
-				vals, err := codec.Decode(tm.Table.Columns, r.Data)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, vals)
-			}
-			return out, nil
-		}
+	h, err := s.d.get(tm.TID, client.PartitionOf(tm.Table, key))
+	if err != nil || s.d.checkLeader(h) != nil {
+		return nil, nil, false
 	}
-	return s.sdk.Scan(ctx, db, table, key, client.ScanOptions{Index: index, From: from, To: to, Limit: limit})
+	return h, tm.Table.Columns, true
+}
+
+func (s localSource) ScanIndex(ctx context.Context, db, table, index, key string, from, to int64, limit int) ([]client.Row, error) {
+	return s.ScanIndexColumns(ctx, db, table, index, key, from, to, limit, nil)
 }
 
 // ScanIndexColumns reads like ScanIndex but decodes only the needed
-// columns, straight from the stored bytes when this tablet leads the key's
-// partition (one allocation for all values of the rows).
+// columns (need nil: all), straight from the stored bytes when this tablet
+// leads the key's partition; rows share backing arrays.
 func (s localSource) ScanIndexColumns(ctx context.Context, db, table, index, key string, from, to int64, limit int, need []bool) ([]client.Row, error) {
-	tm, err := s.sdk.TableMeta(db, table)
-	if err != nil {
-		return nil, err
+	h, cols, ok := s.leading(db, table, index, key)
+	if !ok {
+		return s.sdk.Scan(ctx, db, table, key, client.ScanOptions{Index: index, From: from, To: to, Limit: limit})
 	}
-	if index == "" || index == tm.Table.Indexes[0].Name {
-		pid := client.PartitionOf(tm.Table, key)
-		if h, err := s.d.get(tm.TID, pid); err == nil && s.d.checkLeader(h) == nil {
-			cols := tm.Table.Columns
-			var out []client.Row
-			var flat []any
-			var decErr error
-			err := h.rep.part.ScanFunc(key, storage.ScanOptions{Index: index, From: from, To: to, Limit: limit}, time.Now(), func(_ int64, data []byte) bool {
-				if len(flat) < len(cols) {
-					flat = make([]any, 64*len(cols)) // rows share backing arrays
-				}
-				row := flat[:len(cols):len(cols)]
-				flat = flat[len(cols):]
-				if decErr = codec.DecodeNeeded(cols, data, need, row); decErr != nil {
-					return false
-				}
-				out = append(out, row)
-				return true
-			})
-			if err == nil {
-				err = decErr
-			}
-			return out, err
+	if need == nil {
+		need = make([]bool, len(cols))
+		for i := range need {
+			need[i] = true
 		}
 	}
-	return s.ScanIndex(ctx, db, table, index, key, from, to, limit)
+	var out []client.Row
+	var flat []any
+	var decErr error
+	err := h.rep.part.ScanFunc(key, storage.ScanOptions{Index: index, From: from, To: to, Limit: limit}, time.Now(), func(_ int64, data []byte) bool {
+		if len(flat) < len(cols) {
+			flat = make([]any, 64*len(cols))
+		}
+		row := flat[:len(cols):len(cols)]
+		flat = flat[len(cols):]
+		if decErr = codec.DecodeNeeded(cols, data, need, row); decErr != nil {
+			return false
+		}
+		out = append(out, row)
+		return true
+	})
+	if err == nil {
+		err = decErr
+	}
+	return out, err
 }
 
 // CallDeployment computes a deployment for request rows.
