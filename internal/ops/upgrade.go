@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -109,29 +110,73 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 		return fmt.Errorf("adding temporary replicas: %w", err)
 	}
 
-	// 2. Move every leader off ep.
+	// 2. Move every leader off ep. A temporary replica added in step 1 is
+	// a live voter only once its op promoted it and it reported a status;
+	// the watch that feeds this tool may lag behind the op, so a partition
+	// led by ep with too few live voters is retried until it has them
+	// instead of being skipped (which left it led by ep).
 	ids = nil
+	pending := map[[2]uint32]bool{}
 	for _, tm := range t.tablesSorted() {
 		for _, pm := range tm.Partitions {
-			if !holds(pm, ep) {
-				continue
+			if holds(pm, ep) {
+				pending[[2]uint32{tm.TID, pm.PID}] = true
 			}
-			v := t.view(tm, pm)
-			if v.leader != ep || len(v.liveVoters) < 2 {
-				continue
+		}
+	}
+	moveDeadline := time.Now().Add(time.Minute)
+	for len(pending) > 0 {
+		for _, tm := range t.tablesSorted() {
+			for _, pm := range tm.Partitions {
+				key := [2]uint32{tm.TID, pm.PID}
+				if !pending[key] {
+					continue
+				}
+				v := t.view(tm, pm)
+				if v.leader != ep {
+					delete(pending, key)
+					continue
+				}
+				if len(v.liveVoters) < 2 {
+					skip := false
+					for _, u := range plan.Unavailable {
+						skip = skip || (u.TID == tm.TID && u.PID == pm.PID)
+					}
+					if skip {
+						delete(pending, key)
+					}
+					continue
+				}
+				delete(pending, key)
+				part := PartitionOf{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: pm.PID}
+				got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: "auto"})
+				if err != nil {
+					return fmt.Errorf("%s.%s pid %d: moving the leader: %w", part.DB, part.Table, part.PID, err)
+				}
+				ids = append(ids, got...)
+				plan.MovedLeaders = append(plan.MovedLeaders, part)
+				if err := t.savePlan(ctx, plan); err != nil {
+					return err
+				}
+				t.appendStat(plan, part)
+				t.printf("  %s.%s pid %d: moving the leader off %s\n", part.DB, part.Table, part.PID, ep)
 			}
-			part := PartitionOf{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: pm.PID}
-			got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: "auto"})
-			if err != nil {
-				return fmt.Errorf("%s.%s pid %d: moving the leader: %w", part.DB, part.Table, part.PID, err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(moveDeadline) {
+			var names []string
+			for k := range pending {
+				names = append(names, fmt.Sprintf("tid %d pid %d", k[0], k[1]))
 			}
-			ids = append(ids, got...)
-			plan.MovedLeaders = append(plan.MovedLeaders, part)
-			if err := t.savePlan(ctx, plan); err != nil {
-				return err
-			}
-			t.appendStat(plan, part)
-			t.printf("  %s.%s pid %d: moving the leader off %s\n", part.DB, part.Table, part.PID, ep)
+			sort.Strings(names)
+			return fmt.Errorf("partitions led by %s still have fewer than 2 live voters after a minute, so their leaders cannot move: %s", ep, strings.Join(names, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	if err := t.waitOps(ctx, ids); err != nil {
