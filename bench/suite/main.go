@@ -44,7 +44,14 @@ func main() {
 	commit := flag.String("commit", "unknown", "commit measured (for the report)")
 	systemsFlag := flag.String("systems", "openmldb,redis,etcd", "comma list of openmldb, redis, etcd")
 	point := flag.Duration("point", 0, "override the length of one measured point")
+	redraw := flag.String("redraw", "", "rewrite the report and charts of an earlier run's results.json into --out, measuring nothing")
 	flag.Parse()
+	if *redraw != "" {
+		if err := redrawReport(*redraw, *out); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if *release == "" || *out == "" {
 		log.Fatal("usage: suite --release=DIR --out=DIR [--quick] [--commit=SHA] [--systems=openmldb,redis,etcd]")
 	}
@@ -102,6 +109,24 @@ func main() {
 	if len(failed) > 0 || rep.errorsReachingUser() > 0 {
 		log.Fatalf("benchmark incomplete: %d deployments failed, %d operations failed", len(failed), rep.errorsReachingUser())
 	}
+}
+
+func redrawReport(path, out string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var r report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if out == "" {
+		return fmt.Errorf("--redraw needs --out")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return r.write(out)
 }
 
 func freePort() (int, error) {
