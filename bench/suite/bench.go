@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"math/rand/v2"
+	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -22,6 +25,7 @@ type bench struct {
 	rep     *report
 	work    string
 	release string
+	out     string
 }
 
 // system is one configuration under test.
@@ -32,6 +36,7 @@ type system struct {
 	st         store
 	serverPIDs func() []int // every server process (CPU)
 	dataPIDs   func() []int // the processes that store rows (memory)
+	memoryDone bool
 }
 
 // deployment starts processes, runs systems on them, stops them.
@@ -62,14 +67,30 @@ func (b *bench) runOpenMLDB(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer atInterrupt(func() { _ = oc.c.StopAll() })()
 	defer oc.stop()
 	baseRSS := sumRSS(oc.pids(oc.c.Tablets[:1]))
+	var systems []*system
 	for _, replicas := range []int{3, 1} {
-		s := &system{name: fmt.Sprintf("openmldb-%dr", replicas), durability: "default (= fsync: every Raft commit is fsynced)",
-			copies: replicas, st: &openmldbStore{oc: oc, replicas: replicas}, serverPIDs: oc.serverPIDs, dataPIDs: oc.tabletPIDs}
+		systems = append(systems, &system{name: fmt.Sprintf("openmldb-%dr", replicas), durability: "default (= fsync: every Raft commit is fsynced)",
+			copies: replicas, st: &openmldbStore{oc: oc, replicas: replicas}, serverPIDs: oc.serverPIDs, dataPIDs: oc.tabletPIDs})
+	}
+	// Both memory phases first, on fresh tablets (1 replica first: it is
+	// the one compared with Redis): after the workloads the tablets' heaps
+	// hold garbage whose collection would hide the growth.
+	for _, s := range []*system{systems[1], systems[0]} {
+		if err := b.memory(ctx, s); err != nil {
+			return fmt.Errorf("%s: memory phase: %w", s.name, err)
+		}
+	}
+	for _, s := range systems {
 		if err := b.runSystem(ctx, s); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+	}
+	// where a tablet's memory went, for the memory target
+	if err := saveURL("http://"+oc.c.Tablets[0].Endpoint+"/debug/pprof/heap", filepath.Join(b.out, "tablet1-heap.pb.gz")); err != nil {
+		log.Printf("heap profile of tablet1: %v", err)
 	}
 	// recovery of tablet1 after kill -9 (every table's replicas on it)
 	d, rss, err := oc.recoverTablet(ctx, "mem", memKeys(b.p.MemRows))
@@ -156,6 +177,7 @@ func (b *bench) runEtcd(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer atInterrupt(func() { _ = c.StopAll() })()
 	defer func() { _ = c.StopAll() }()
 	st, err := newEtcdStore(ctx, splitEndpoints(c.ZkCluster))
 	if err != nil {
@@ -183,6 +205,22 @@ func (b *bench) runEtcd(ctx context.Context) error {
 	return nil
 }
 
+func saveURL(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
 func memKeys(n int) []string {
 	keys := make([]string, n)
 	for i := range keys {
@@ -195,8 +233,10 @@ func memKeys(n int) []string {
 func (b *bench) runSystem(ctx context.Context, s *system) error {
 	log.Printf("-- %s [%s]", s.name, s.durability)
 	b.rep.Systems = append(b.rep.Systems, systemInfo{Name: s.name, Durability: s.durability, Copies: s.copies})
-	if err := b.memory(ctx, s); err != nil {
-		return fmt.Errorf("memory phase: %w", err)
+	if !s.memoryDone {
+		if err := b.memory(ctx, s); err != nil {
+			return fmt.Errorf("memory phase: %w", err)
+		}
 	}
 	for _, w := range b.workloads() {
 		if err := w.prepare(ctx, s); err != nil {
@@ -266,7 +306,11 @@ func (b *bench) memory(ctx context.Context, s *system) error {
 	after := sumRSS(s.dataPIDs())
 	m := memResult{System: s.name + durSuffix(s), Rows: len(rows), Copies: s.copies, RSSDelta: after - before,
 		BytesPerRowCopy: float64(after-before) / float64(len(rows)*s.copies), LoadRowsPerS: float64(len(rows)) / loadTime.Seconds()}
+	if a, ok := s.st.(interface{ accountedBytes(ns string) int64 }); ok {
+		m.AccountedPerRowCopy = float64(a.accountedBytes("mem")) / float64(len(rows)*s.copies)
+	}
 	b.rep.Memory = append(b.rep.Memory, m)
+	s.memoryDone = true
 	log.Printf("%-30s memory: %d rows, RSS +%d MiB, %.0f B/row/copy, loaded at %.0f rows/s", m.System, m.Rows, m.RSSDelta>>20, m.BytesPerRowCopy, m.LoadRowsPerS)
 	return nil
 }
@@ -386,13 +430,27 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 	time.Sleep(3 * time.Second)
 	u.BaselineGapMs = gaps.reset()
 	start := time.Now()
+	step := func(format string, a ...any) {
+		u.Timeline = append(u.Timeline, fmt.Sprintf("%6.2f s  ", time.Since(start).Seconds())+fmt.Sprintf(format, a...))
+	}
+	log.Printf("rolling upgrade starts at %s", start.UTC().Format("15:04:05.000"))
+	// what a tablet that stays up spends its CPU on while tablet1's
+	// pre-upgrade adds temporary replicas and moves leaders
+	go func() {
+		url := "http://" + oc.c.Tablets[1].Endpoint + "/debug/pprof/profile?seconds=15"
+		if err := saveURL(url, filepath.Join(b.out, "tablet2-cpu-during-pre-upgrade.pb.gz")); err != nil {
+			log.Printf("cpu profile of tablet2: %v", err)
+		}
+	}()
 	for _, n := range oc.c.Tablets[:b.p.UpgradeTablets] {
+		step("%s: pre-upgrade", n.Name)
 		pre, err := oc.ops(n, "--cmd=pre-upgrade", "--endpoints="+n.Endpoint)
 		if err != nil {
 			close(stop)
 			<-done
 			return err
 		}
+		step("%s: stop", n.Name)
 		if err := n.Stop(); err != nil {
 			close(stop)
 			<-done
@@ -403,16 +461,19 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 			<-done
 			return err
 		}
+		step("%s: swapped bin; start", n.Name)
 		if err := n.Start(false); err != nil {
 			close(stop)
 			<-done
 			return err
 		}
+		step("%s: recoverdata", n.Name)
 		if _, err := oc.ops(n, "--cmd=recoverdata"); err != nil {
 			close(stop)
 			<-done
 			return err
 		}
+		step("%s: post-upgrade", n.Name)
 		post, err := oc.ops(n, "--cmd=post-upgrade", "--endpoints="+n.Endpoint)
 		if err != nil {
 			close(stop)
@@ -423,10 +484,12 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 		u.PostUpgradeSeconds = append(u.PostUpgradeSeconds, post.Seconds())
 		log.Printf("%s: pre-upgrade %s, post-upgrade %s", n.Name, pre.Round(time.Millisecond), post.Round(time.Millisecond))
 	}
+	step("done")
 	u.Seconds = time.Since(start).Seconds()
 	close(stop)
 	res := <-done
 	u.Gaps = gaps.perPartition()
+	u.GapIntervals = gaps.intervals(start)
 	u.Errors = errs.Load()
 	if e, ok := firstErr.Load().(string); ok {
 		u.FirstError = e
@@ -444,13 +507,14 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 // gapTracker records, per partition, the longest time between successive
 // successful writes.
 type gapTracker struct {
-	mu   sync.Mutex
-	last map[uint32]time.Time
-	max  map[uint32]time.Duration
+	mu    sync.Mutex
+	last  map[uint32]time.Time
+	max   map[uint32]time.Duration
+	endAt map[uint32]time.Time // when the longest gap ended
 }
 
 func newGapTracker() *gapTracker {
-	return &gapTracker{last: map[uint32]time.Time{}, max: map[uint32]time.Duration{}}
+	return &gapTracker{last: map[uint32]time.Time{}, max: map[uint32]time.Duration{}, endAt: map[uint32]time.Time{}}
 }
 
 func (g *gapTracker) ok(pid uint32) {
@@ -458,6 +522,7 @@ func (g *gapTracker) ok(pid uint32) {
 	g.mu.Lock()
 	if l, ok := g.last[pid]; ok && now.Sub(l) > g.max[pid] {
 		g.max[pid] = now.Sub(l)
+		g.endAt[pid] = now
 	}
 	g.last[pid] = now
 	g.mu.Unlock()
@@ -472,6 +537,7 @@ func (g *gapTracker) reset() float64 {
 		m = max(m, d)
 	}
 	g.max = map[uint32]time.Duration{}
+	g.endAt = map[uint32]time.Time{}
 	return float64(m) / 1e6
 }
 
@@ -482,6 +548,19 @@ func (g *gapTracker) perPartition() []float64 {
 	for _, d := range g.max {
 		out = append(out, float64(d)/1e6)
 	}
+	return out
+}
+
+// intervals describes each partition's longest gap in seconds since t0.
+func (g *gapTracker) intervals(t0 time.Time) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for pid, d := range g.max {
+		end := g.endAt[pid].Sub(t0).Seconds()
+		out = append(out, fmt.Sprintf("pid %d: %.2f–%.2f s (%.0f ms)", pid, end-d.Seconds(), end, float64(d)/1e6))
+	}
+	slices.Sort(out)
 	return out
 }
 

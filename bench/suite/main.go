@@ -8,9 +8,12 @@ import (
 	"log"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -44,6 +47,8 @@ func main() {
 	commit := flag.String("commit", "unknown", "commit measured (for the report)")
 	systemsFlag := flag.String("systems", "openmldb,redis,etcd", "comma list of openmldb, redis, etcd")
 	point := flag.Duration("point", 0, "override the length of one measured point")
+	memRows := flag.Int("mem_rows", 0, "override the rows of the memory phase (and of the recovery)")
+	upgradeTablets := flag.Int("upgrade_tablets", 0, "override how many tablets the rolling upgrade goes through")
 	redraw := flag.String("redraw", "", "rewrite the report and charts of an earlier run's results.json into --out, measuring nothing")
 	flag.Parse()
 	if *redraw != "" {
@@ -77,6 +82,12 @@ func main() {
 	if *point > 0 {
 		p.Point = *point
 	}
+	if *memRows > 0 {
+		p.MemRows = *memRows
+	}
+	if *upgradeTablets > 0 {
+		p.UpgradeTablets = min(*upgradeTablets, 3)
+	}
 	abs, err := filepath.Abs(*release)
 	if err != nil {
 		log.Fatal(err)
@@ -88,10 +99,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(work)
+	if os.Getenv("BENCH_KEEP") == "" {
+		defer os.RemoveAll(work)
+	} else {
+		log.Printf("BENCH_KEEP: node directories stay under %s", work)
+	}
 	rep := &report{Params: p, Commit: *commit, Started: time.Now().UTC(), Machine: machineFacts(abs)}
 	ctx := context.Background()
-	b := &bench{p: p, rep: rep, work: work, release: abs}
+	go stopOnSignal()
+	b := &bench{p: p, rep: rep, work: work, release: abs, out: *out}
 	var failed []string
 	for _, d := range b.deployments(want) {
 		log.Printf("== %s", d.name)
@@ -109,6 +125,39 @@ func main() {
 	if len(failed) > 0 || rep.errorsReachingUser() > 0 {
 		log.Fatalf("benchmark incomplete: %d deployments failed, %d operations failed", len(failed), rep.errorsReachingUser())
 	}
+}
+
+// onSignal holds how to stop the processes of the running deployment, so
+// that an interrupted run leaves nothing behind.
+var (
+	onSignalMu sync.Mutex
+	onSignal   []func()
+)
+
+func atInterrupt(f func()) func() {
+	onSignalMu.Lock()
+	defer onSignalMu.Unlock()
+	onSignal = append(onSignal, f)
+	n := len(onSignal) - 1
+	return func() {
+		onSignalMu.Lock()
+		onSignal[n] = nil
+		onSignalMu.Unlock()
+	}
+}
+
+func stopOnSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	sig := <-ch
+	log.Printf("%s: stopping the systems under test", sig)
+	onSignalMu.Lock()
+	for i := len(onSignal) - 1; i >= 0; i-- {
+		if onSignal[i] != nil {
+			onSignal[i]()
+		}
+	}
+	os.Exit(1)
 }
 
 func redrawReport(path, out string) error {

@@ -191,6 +191,25 @@ func asFloat(v any) float64 {
 
 func (s *openmldbStore) close() {}
 
+// accountedBytes is the storage's own count of the bytes the table's rows
+// and indexes take, over all replicas (as showtablestatus reports it).
+func (s *openmldbStore) accountedBytes(ns string) int64 {
+	var n int64
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ts := range s.oc.cli.TableStatuses(benchDB) {
+			if ts.Name == s.table(ns) {
+				n = ts.MemoryBytes
+			}
+		}
+		if n > 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return n
+}
+
 // recoverTablet kills tablet1 with SIGKILL, starts it again and returns how
 // long until every partition of the 1-replica table ns that lives on it
 // serves reads again.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,6 +48,8 @@ func startRedis(ctx context.Context, dir string, fsync bool, replicaOf int) (*re
 
 func (rs *redisServer) start(ctx context.Context) error {
 	rs.cmd = exec.Command("redis-server", rs.args...)
+	// dies with the suite, even when the suite is killed
+	rs.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := rs.cmd.Start(); err != nil {
 		return fmt.Errorf("redis-server: %w (install the Debian package redis-server)", err)
 	}

@@ -24,6 +24,9 @@ type memResult struct {
 	RSSDelta        int64   `json:"rss_delta"`
 	BytesPerRowCopy float64 `json:"bytes_per_row_copy"`
 	LoadRowsPerS    float64 `json:"load_rows_per_s"`
+	// AccountedPerRowCopy: openmldb's own accounting of row and index
+	// bytes (showtablestatus), without the process's other memory.
+	AccountedPerRowCopy float64 `json:"accounted_per_row_copy,omitempty"`
 }
 
 type ttlResult struct {
@@ -58,6 +61,8 @@ type upgradeResult struct {
 	P99Ms              float64   `json:"p99_ms"`
 	BaselineGapMs      float64   `json:"baseline_gap_ms"`
 	Gaps               []float64 `json:"gaps_ms"` // longest write gap per partition
+	GapIntervals       []string  `json:"gap_intervals"`
+	Timeline           []string  `json:"timeline"`
 }
 
 type report struct {
@@ -206,9 +211,13 @@ func (r *report) write(dir string) error {
 	}
 	r.durability(&b)
 	f("\n## Memory per stored row\n\nRSS growth of the processes that store rows while %d rows with distinct keys were loaded, divided by rows × copies.\n\n", r.Params.MemRows)
-	f("| system | RSS growth MiB | copies | bytes per row per copy | load rows/s |\n|---|---|---|---|---|\n")
+	f("| system | RSS growth MiB | copies | bytes per row per copy | storage's own accounting, bytes per row | load rows/s |\n|---|---|---|---|---|---|\n")
 	for _, m := range r.Memory {
-		f("| %s | %.1f | %d | %.0f | %.0f |\n", m.System, float64(m.RSSDelta)/(1<<20), m.Copies, m.BytesPerRowCopy, m.LoadRowsPerS)
+		acct := ""
+		if m.AccountedPerRowCopy > 0 {
+			acct = fmt.Sprintf("%.0f", m.AccountedPerRowCopy)
+		}
+		f("| %s | %.1f | %d | %.0f | %s | %.0f |\n", m.System, float64(m.RSSDelta)/(1<<20), m.Copies, m.BytesPerRowCopy, acct, m.LoadRowsPerS)
 	}
 	f("\n## W5: memory under TTL expiry\n\nRSS of the storing processes, sampled each second while 16 clients insert rows that expire after the TTL. It plateaus when the last third of the run grows less than 10%% over its start.\n\n")
 	f("| system | inserts/s | RSS MiB at 1/3 | at 2/3 | at end | plateau |\n|---|---|---|---|---|---|\n")
@@ -242,6 +251,8 @@ func (r *report) write(dir string) error {
 		if u.FirstError != "" {
 			f("- First error: `%s`\n", u.FirstError)
 		}
+		f("\nSteps (seconds since the upgrade began) and each partition's longest write gap:\n\n```\n%s\n\n%s\n```\n",
+			strings.Join(u.Timeline, "\n"), strings.Join(u.GapIntervals, "\n"))
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), []byte(b.String()), 0o644); err != nil {
 		return err
