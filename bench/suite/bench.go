@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -434,6 +435,9 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 		u.Timeline = append(u.Timeline, fmt.Sprintf("%6.2f s  ", time.Since(start).Seconds())+fmt.Sprintf(format, a...))
 	}
 	log.Printf("rolling upgrade starts at %s", start.UTC().Format("15:04:05.000"))
+	if os.Getenv("BENCH_STALL_DUMP") != "" {
+		go gaps.dumpOnStall(stop, oc, b.out)
+	}
 	// what a tablet that stays up spends its CPU on while tablet1's
 	// pre-upgrade adds temporary replicas and moves leaders
 	go func() {
@@ -549,6 +553,38 @@ func (g *gapTracker) perPartition() []float64 {
 		out = append(out, float64(d)/1e6)
 	}
 	return out
+}
+
+// dumpOnStall saves every tablet's goroutine dump the first time a
+// partition has had no successful write for 800 ms (a diagnostic:
+// BENCH_STALL_DUMP=1).
+func (g *gapTracker) dumpOnStall(stop chan struct{}, oc *openmldbCluster, out string) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		g.mu.Lock()
+		oldest, pid := time.Time{}, uint32(0)
+		for p, t := range g.last {
+			if oldest.IsZero() || t.Before(oldest) {
+				oldest, pid = t, p
+			}
+		}
+		g.mu.Unlock()
+		if !oldest.IsZero() && time.Since(oldest) > 800*time.Millisecond {
+			log.Printf("stall: no write to pid %d for %s; dumping goroutines", pid, time.Since(oldest).Round(time.Millisecond))
+			if f, err := os.Create(filepath.Join(out, "client-stall-goroutines.txt")); err == nil {
+				_ = pprof.Lookup("goroutine").WriteTo(f, 2)
+				f.Close()
+			}
+			for _, n := range oc.c.Tablets {
+				_ = saveURL("http://"+n.Endpoint+"/debug/pprof/goroutine?debug=2", filepath.Join(out, n.Name+"-stall-goroutines.txt"))
+			}
+			return
+		}
+	}
 }
 
 // intervals describes each partition's longest gap in seconds since t0.
