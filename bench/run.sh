@@ -51,6 +51,6 @@ rm "$out/report.md"
   echo "earlier runs are kept in [bench/results/](../bench/results/). How to run it and what each"
   echo "workload does: [bench/README.md](../bench/README.md)."
   echo
-  sed -E "s#\]\(([a-z0-9-]+\.png)\)#](../bench/results/${name}/\1)#; 1d" "bench/results/$name.md"
+  sed -E "s#\]\(${name}/#](../bench/results/${name}/#; 1d" "bench/results/$name.md"
 } >docs/benchmarks.md
 echo "bench/run.sh: wrote bench/results/$name.md and docs/benchmarks.md"
