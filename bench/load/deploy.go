@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/openmldb-go/openmldb/bench/loadgen"
 	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/internal/sql"
 	"github.com/openmldb-go/openmldb/schema"
@@ -57,7 +58,7 @@ func runDeploy(ctx context.Context, cli *client.Client, zk, root string, clients
 		log.Fatal(err)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	res := closedLoop(clients, duration, 9, func(r *rand.Rand) error {
+	res := loadgen.Closed(clients, duration, 9, func(r *rand.Rand) error {
 		key := fmt.Sprintf("fk%d", r.IntN(keys))
 		ts := time.Now().UnixMilli()
 		v := r.Float64() * 100
@@ -68,9 +69,9 @@ func runDeploy(ctx context.Context, cli *client.Client, zk, root string, clients
 		_, err := cli.CallDeployment(ctx, "bench", "feat_deploy", [][]any{{key, ts, v, "cat1"}})
 		return err
 	})
-	if res.errs > 0 {
-		log.Printf("first error: %v", res.firstErr.Load())
+	if res.Errs > 0 {
+		log.Printf("first error: %v", res.FirstErr)
 	}
 	fmt.Printf("via=%s mode=deploy clients=%d keys=%d rows/key=%d requests=%d errors=%d elapsed=%s req/s=%.0f p50=%s p99=%s p99.9=%s\n",
-		via, clients, keys, rowsPerKey, len(res.lat), res.errs, res.elapsed.Round(time.Millisecond), res.perSecond(), res.pct(0.5), res.pct(0.99), res.pct(0.999))
+		via, clients, keys, rowsPerKey, len(res.Lat), res.Errs, res.Elapsed.Round(time.Millisecond), res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Pct(0.999))
 }

@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openmldb-go/openmldb/bench/loadgen"
 	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/schema"
 )
@@ -76,7 +77,7 @@ func main() {
 	value := strings.Repeat("v", *valueSize)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *clients}}
 	var seq atomic.Int64
-	res := closedLoop(*clients, *duration, 7, func(r *rand.Rand) error {
+	res := loadgen.Closed(*clients, *duration, 7, func(r *rand.Rand) error {
 		key := fmt.Sprintf("key%08d", r.IntN(*keys))
 		switch {
 		case *via == "rest" && *mode == "put":
@@ -94,12 +95,12 @@ func main() {
 		}
 		return err
 	})
-	if res.errs > 0 {
-		log.Printf("first error: %v", res.firstErr.Load())
+	if res.Errs > 0 {
+		log.Printf("first error: %v", res.FirstErr)
 	}
 	fmt.Fprintf(os.Stdout, "via=%s mode=%s clients=%d table=%s (%dx%d) ops=%d errors=%d elapsed=%s ops/s=%.0f p50=%s p99=%s p99.9=%s retries=%d\n",
-		*via, *mode, *clients, *table, *partitions, *replicas, len(res.lat), res.errs, res.elapsed.Round(time.Millisecond),
-		res.perSecond(), res.pct(0.5), res.pct(0.99), res.pct(0.999), cli.Retries.Load())
+		*via, *mode, *clients, *table, *partitions, *replicas, len(res.Lat), res.Errs, res.Elapsed.Round(time.Millisecond),
+		res.PerSecond(), res.Pct(0.5), res.Pct(0.99), res.Pct(0.999), cli.Retries.Load())
 }
 
 // restCall sends one REST request and fails unless the reply has code 0.

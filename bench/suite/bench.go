@@ -17,7 +17,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openmldb-go/openmldb/bench/loadgen"
 	"github.com/openmldb-go/openmldb/client"
+	"github.com/openmldb-go/openmldb/tests/cluster"
 )
 
 // bench runs every deployment and records into rep.
@@ -245,7 +247,7 @@ func (b *bench) runSystem(ctx context.Context, s *system) error {
 		}
 		best := 0.0
 		for _, c := range b.p.Clients {
-			pt := b.measure(s, w, fmt.Sprintf("closed/%d", c), c, 0, func(op opFunc) *runResult { return closedLoop(c, b.p.Point, 11, op) })
+			pt := b.measure(s, w, fmt.Sprintf("closed/%d", c), c, 0, func(op opFunc) *loadgen.Result { return loadgen.Closed(c, b.p.Point, 11, op) })
 			best = max(best, pt.OpsPerS)
 		}
 		for _, f := range b.p.OpenLoad {
@@ -253,7 +255,7 @@ func (b *bench) runSystem(ctx context.Context, s *system) error {
 			if rate < 1 {
 				continue
 			}
-			b.measure(s, w, fmt.Sprintf("open/%.0f%%", f*100), 256, rate, func(op opFunc) *runResult { return openLoop(rate, 256, b.p.Point, 13, op) })
+			b.measure(s, w, fmt.Sprintf("open/%.0f%%", f*100), 256, rate, func(op opFunc) *loadgen.Result { return loadgen.Open(rate, 256, b.p.Point, 13, op) })
 		}
 	}
 	if err := b.ttlRun(ctx, s); err != nil {
@@ -262,15 +264,11 @@ func (b *bench) runSystem(ctx context.Context, s *system) error {
 	return nil
 }
 
-func (b *bench) measure(s *system, w workload, load string, clients int, rate float64, run func(opFunc) *runResult) point {
+func (b *bench) measure(s *system, w workload, load string, clients int, rate float64, run func(opFunc) *loadgen.Result) point {
 	cpu0 := sumCPU(s.serverPIDs())
 	res := run(w.op(s))
-	cpu := sumCPU(s.serverPIDs()) - cpu0
 	pt := point{System: s.name + durSuffix(s), Workload: w.id, Load: load, Clients: clients, Rate: rate}
-	res.fill(&pt)
-	if pt.Ops > 0 {
-		pt.CPUPerMop = cpu / float64(pt.Ops) * 1e6
-	}
+	pt.fill(res, sumCPU(s.serverPIDs())-cpu0)
 	b.rep.Points = append(b.rep.Points, pt)
 	log.Printf("%-30s %-3s %-9s %9.0f ops/s p50 %6.2f ms p99 %7.2f ms p99.9 %7.2f ms cpu %6.1f s/Mop errors %d %s",
 		pt.System, pt.Workload, pt.Load, pt.OpsPerS, pt.P50, pt.P99, pt.P999, pt.CPUPerMop, pt.Errors, pt.FirstErr)
@@ -341,7 +339,7 @@ func (b *bench) ttlRun(ctx context.Context, s *system) error {
 		}
 	}()
 	cpu0 := sumCPU(s.serverPIDs())
-	res := closedLoop(16, b.p.TTLRun, 17, func(r *rand.Rand) error {
+	res := loadgen.Closed(16, b.p.TTLRun, 17, func(r *rand.Rand) error {
 		n := seq.Add(1)
 		return s.st.put(ctx, "w5", kindTTL, row{key: "ttl" + keyName(n), ts: time.Now().UnixMilli(), val: valueOf(n, b.p.ValueSize)})
 	})
@@ -349,10 +347,7 @@ func (b *bench) ttlRun(ctx context.Context, s *system) error {
 	close(stop)
 	wg.Wait()
 	pt := point{System: s.name + durSuffix(s), Workload: "W5", Load: "closed/16", Clients: 16}
-	res.fill(&pt)
-	if pt.Ops > 0 {
-		pt.CPUPerMop = cpu / float64(pt.Ops) * 1e6
-	}
+	pt.fill(res, cpu)
 	b.rep.Points = append(b.rep.Points, pt)
 	b.rep.TTL = append(b.rep.TTL, ttlResult{System: pt.System, RSS: samples, OpsPerS: pt.OpsPerS, TTL: b.p.TTL.String()})
 	log.Printf("%-30s W5  %9.0f ops/s, RSS samples (MiB): %v", pt.System, pt.OpsPerS, mib(samples))
@@ -398,35 +393,8 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 		gaps.ok(client.PartitionOf(tm.Table, key))
 	})
 	stop := make(chan struct{})
-	done := make(chan *runResult)
-	go func() {
-		var c collector
-		op := w.op(s)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for i := 0; i < 16; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), 19))
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					t0 := time.Now()
-					if err := op(r); err != nil {
-						c.fail(err)
-						continue
-					}
-					c.merge([]time.Duration{time.Since(t0)})
-				}
-			}()
-		}
-		wg.Wait()
-		done <- c.result(time.Since(start))
-	}()
+	done := make(chan *loadgen.Result)
+	go func() { done <- loadgen.ClosedUntil(16, stop, 19, w.op(s)) }()
 	// a baseline of the natural gap between writes of a partition at this load
 	time.Sleep(3 * time.Second)
 	u.BaselineGapMs = gaps.reset()
@@ -447,38 +415,7 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 		}
 	}()
 	for _, n := range oc.c.Tablets[:b.p.UpgradeTablets] {
-		step("%s: pre-upgrade", n.Name)
-		pre, err := oc.ops(n, "--cmd=pre-upgrade", "--endpoints="+n.Endpoint)
-		if err != nil {
-			close(stop)
-			<-done
-			return err
-		}
-		step("%s: stop", n.Name)
-		if err := n.Stop(); err != nil {
-			close(stop)
-			<-done
-			return err
-		}
-		if err := n.BackupAndSwapBin(b.release); err != nil {
-			close(stop)
-			<-done
-			return err
-		}
-		step("%s: swapped bin; start", n.Name)
-		if err := n.Start(false); err != nil {
-			close(stop)
-			<-done
-			return err
-		}
-		step("%s: recoverdata", n.Name)
-		if _, err := oc.ops(n, "--cmd=recoverdata"); err != nil {
-			close(stop)
-			<-done
-			return err
-		}
-		step("%s: post-upgrade", n.Name)
-		post, err := oc.ops(n, "--cmd=post-upgrade", "--endpoints="+n.Endpoint)
+		pre, post, err := b.upgradeTablet(oc, n, step)
 		if err != nil {
 			close(stop)
 			<-done
@@ -498,14 +435,41 @@ func (b *bench) upgrade(ctx context.Context, oc *openmldbCluster) error {
 	if e, ok := firstErr.Load().(string); ok {
 		u.FirstError = e
 	}
-	u.Ops = int64(len(res.lat))
-	u.P99Ms = res.pct(0.99)
+	u.Ops = int64(len(res.Lat))
+	u.P99Ms = ms(res.Pct(0.99))
 	b.rep.Upgrade = &u
 	g := slices.Clone(u.Gaps)
 	slices.Sort(g)
 	log.Printf("rolling upgrade of %d tablets under W3: %.1f s, %d ops, %d errors, per-partition longest write gap p50 %.0f ms, max %.0f ms (baseline %.0f ms)",
 		b.p.UpgradeTablets, u.Seconds, u.Ops, u.Errors, quantile(g, 0.5), quantile(g, 1), u.BaselineGapMs)
 	return nil
+}
+
+// upgradeTablet runs the seed's steps for one tablet and returns how long
+// its pre-upgrade and post-upgrade took.
+func (b *bench) upgradeTablet(oc *openmldbCluster, n *cluster.Node, step func(string, ...any)) (pre, post time.Duration, err error) {
+	step("%s: pre-upgrade", n.Name)
+	if pre, err = oc.ops(n, "--cmd=pre-upgrade", "--endpoints="+n.Endpoint); err != nil {
+		return
+	}
+	step("%s: stop", n.Name)
+	if err = n.Stop(); err != nil {
+		return
+	}
+	if err = n.BackupAndSwapBin(b.release); err != nil {
+		return
+	}
+	step("%s: swapped bin; start", n.Name)
+	if err = n.Start(false); err != nil {
+		return
+	}
+	step("%s: recoverdata", n.Name)
+	if _, err = oc.ops(n, "--cmd=recoverdata"); err != nil {
+		return
+	}
+	step("%s: post-upgrade", n.Name)
+	post, err = oc.ops(n, "--cmd=post-upgrade", "--endpoints="+n.Endpoint)
+	return
 }
 
 // gapTracker records, per partition, the longest time between successive

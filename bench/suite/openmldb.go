@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -262,7 +261,7 @@ func (oc *openmldbCluster) recoverTablet(ctx context.Context, ns string, keys []
 	return time.Since(start), rss, nil
 }
 
-// ops runs tools/openmldb_ops.py in tablet1's node directory and times it.
+// ops runs tools/openmldb_ops.py in node's directory and times it.
 func (oc *openmldbCluster) ops(node *cluster.Node, args ...string) (time.Duration, error) {
 	start := time.Now()
 	out, err := node.Ops(args...)
@@ -271,7 +270,5 @@ func (oc *openmldbCluster) ops(node *cluster.Node, args ...string) (time.Duratio
 	}
 	return time.Since(start), nil
 }
-
-var errUnsupported = errors.New("not supported by this system")
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

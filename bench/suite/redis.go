@@ -112,28 +112,15 @@ func (s *redisStore) write(ctx context.Context, p redis.Pipeliner, ns string, k 
 }
 
 func (s *redisStore) put(ctx context.Context, ns string, k kind, r row) error {
-	cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		s.write(ctx, p, ns, k, r)
-		if s.wait {
-			p.Do(ctx, "WAIT", 1, 0)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if s.wait {
-		if n, _ := cmds[len(cmds)-1].(*redis.Cmd).Int(); n < 1 {
-			return fmt.Errorf("WAIT: no replica acknowledged the write")
-		}
-	}
-	return nil
+	return s.load(ctx, ns, k, []row{r})
 }
 
+// load writes rows in pipelines of up to 1000; with wait, each pipeline
+// ends with WAIT 1 0 and fails unless the replica acknowledged it.
 func (s *redisStore) load(ctx context.Context, ns string, k kind, rows []row) error {
 	const batch = 1000
 	for i := 0; i < len(rows); i += batch {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmds, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, r := range rows[i:min(i+batch, len(rows))] {
 				s.write(ctx, p, ns, k, r)
 			}
@@ -144,6 +131,11 @@ func (s *redisStore) load(ctx context.Context, ns string, k kind, rows []row) er
 		})
 		if err != nil {
 			return err
+		}
+		if s.wait {
+			if n, _ := cmds[len(cmds)-1].(*redis.Cmd).Int(); n < 1 {
+				return fmt.Errorf("WAIT: no replica acknowledged the write")
+			}
 		}
 	}
 	return nil
@@ -180,7 +172,7 @@ func (s *redisStore) feature(ctx context.Context, ns string, r row) (features, e
 
 func (s *redisStore) close() { _ = s.rdb.Close() }
 
-// usedMemory is INFO memory's used_memory of the server at addr.
+// redisInfoField is one field of an INFO section of the server at addr.
 func redisInfoField(ctx context.Context, addr, section, field string) string {
 	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()

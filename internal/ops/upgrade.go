@@ -124,6 +124,7 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 			}
 		}
 	}
+	unavailable := plan.unavailableSet()
 	moveDeadline := time.Now().Add(time.Minute)
 	for len(pending) > 0 {
 		for _, tm := range t.tablesSorted() {
@@ -138,11 +139,7 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 					continue
 				}
 				if len(v.liveVoters) < 2 {
-					skip := false
-					for _, u := range plan.Unavailable {
-						skip = skip || (u.TID == tm.TID && u.PID == pm.PID)
-					}
-					if skip {
+					if unavailable[key] {
 						delete(pending, key)
 					}
 					continue
@@ -200,11 +197,18 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 	return nil
 }
 
-func (t *tool) preUpgradeViolations(ep string, plan *Plan) []string {
-	skip := map[[2]uint32]bool{}
-	for _, u := range plan.Unavailable {
-		skip[[2]uint32{u.TID, u.PID}] = true
+// unavailableSet is the partitions (tid, pid) that --allow_single_replica
+// leaves unavailable while the endpoint is down.
+func (p *Plan) unavailableSet() map[[2]uint32]bool {
+	set := map[[2]uint32]bool{}
+	for _, u := range p.Unavailable {
+		set[[2]uint32{u.TID, u.PID}] = true
 	}
+	return set
+}
+
+func (t *tool) preUpgradeViolations(ep string, plan *Plan) []string {
+	skip := plan.unavailableSet()
 	var bad []string
 	for _, tm := range t.cli.Tables("") {
 		for _, pm := range tm.Partitions {
