@@ -2,6 +2,7 @@ package tablet
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,13 +39,26 @@ type batcher struct {
 	// paused holds proposals (writes wait in the queue) around a leader
 	// transfer; see data.TransferLeader.
 	paused atomic.Bool
+	// proposing is held while a batch is proposed, so pause can wait for
+	// the batch under way to finish.
+	proposing sync.Mutex
+	// isLeader reports whether this replica still leads its group; queued
+	// writes are refused at once, not proposed, once it does not.
+	isLeader func() bool
 }
 
-func (b *batcher) pause()  { b.paused.Store(true) }
+// pause holds new proposals and returns once the one under way (if any)
+// has committed and applied.
+func (b *batcher) pause() {
+	b.paused.Store(true)
+	b.proposing.Lock()
+	b.proposing.Unlock() // empty on purpose: only waiting for the proposer
+}
+
 func (b *batcher) resume() { b.paused.Store(false) }
 
-func newBatcher(h *replication.Host, shardID uint64) *batcher {
-	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{})}
+func newBatcher(h *replication.Host, shardID uint64, isLeader func() bool) *batcher {
+	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{}), isLeader: isLeader}
 	for i := 0; i < committers; i++ {
 		go b.run()
 	}
@@ -90,23 +104,45 @@ func (b *batcher) run() {
 				break gather
 			}
 		}
-		for b.paused.Load() {
-			select {
-			case <-b.stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-		cmd := putCmd{insertTS: time.Now().UnixMilli()}
-		for _, w := range batch {
-			cmd.ids = append(cmd.ids, w.ids...)
-			cmd.rows = append(cmd.rows, w.rows...)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), proposeTimout)
-		applied, _, err := b.host.Propose(ctx, b.shardID, encodePut(cmd))
-		cancel()
-		for _, w := range batch {
-			w.done <- putResult{applied: applied, err: err}
+		if !b.proposeBatch(batch) {
+			return
 		}
 	}
+}
+
+// proposeBatch waits out a pause, then proposes the batch as one entry and
+// answers every write in it. It returns false when the batcher stops.
+func (b *batcher) proposeBatch(batch []*putWork) bool {
+	b.proposing.Lock()
+	for b.paused.Load() {
+		b.proposing.Unlock()
+		select {
+		case <-b.stop:
+			return false
+		case <-time.After(time.Millisecond):
+		}
+		b.proposing.Lock()
+	}
+	defer b.proposing.Unlock()
+	if b.isLeader != nil && !b.isLeader() {
+		// Leadership moved while these writes waited (a transfer): a
+		// proposal here would only be dropped after a while. Refuse at
+		// once so the client goes to the new leader.
+		for _, w := range batch {
+			w.done <- putResult{err: replication.ErrNotLeader}
+		}
+		return true
+	}
+	cmd := putCmd{insertTS: time.Now().UnixMilli()}
+	for _, w := range batch {
+		cmd.ids = append(cmd.ids, w.ids...)
+		cmd.rows = append(cmd.rows, w.rows...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), proposeTimout)
+	applied, _, err := b.host.Propose(ctx, b.shardID, encodePut(cmd))
+	cancel()
+	for _, w := range batch {
+		w.done <- putResult{applied: applied, err: err}
+	}
+	return true
 }

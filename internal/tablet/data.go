@@ -69,8 +69,16 @@ func (d *data) leaderEndpoint(h *hosted) string {
 	if !ok {
 		return ""
 	}
+	return d.replicaEndpoint(h, id)
+}
+
+// replicaEndpoint is the tablet endpoint metadata names for a replica id of
+// h's group ("" if none). h.meta is replaced under d.mu by reconcile.
+func (d *data) replicaEndpoint(h *hosted, replicaID uint64) string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	for _, r := range h.meta.Replicas {
-		if r.ReplicaID == id {
+		if r.ReplicaID == replicaID {
 			return r.Endpoint
 		}
 	}
@@ -133,6 +141,13 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 	}
 	res := h.batch.submit(w)
 	if res.err != nil {
+		// Leadership moved while the write waited or was proposed: name
+		// the new leader so the client retries there at once (the retry
+		// carries the same request ids, so a write that did commit here
+		// is not applied twice).
+		if lerr := d.checkLeader(h); lerr != nil {
+			return nil, lerr
+		}
 		return nil, rpcErr(res.err)
 	}
 	return connect.NewResponse(&openmldbv1.PutResponse{Applied: uint32(res.applied)}), nil
@@ -379,7 +394,10 @@ func (d *data) startReplica(w placement) error {
 	if err := d.host.StartReplica(shard, w.me.ReplicaID, members, w.me.Joined, w.me.Joined, func() replication.StateMachine { return rep }); err != nil {
 		return err
 	}
-	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, batch: newBatcher(d.host, shard), created: time.Now()}
+	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, batch: newBatcher(d.host, shard, func() bool {
+		id, _, ok := d.host.Leader(shard)
+		return ok && id == w.me.ReplicaID
+	}), created: time.Now()}
 	d.mu.Lock()
 	d.parts[shard] = h
 	d.mu.Unlock()

@@ -3,11 +3,14 @@ package tablet
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
+	"github.com/openmldb-go/openmldb/api/gen/openmldb/v1/openmldbv1connect"
+	"github.com/openmldb-go/openmldb/internal/replication"
 )
 
 // Membership reports the group configuration this replica has applied.
@@ -92,11 +95,15 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 	// dragonboat's target skips its campaign while it has committed entries
 	// it has not applied yet, and the leader then drops writes until the
 	// transfer times out (an election timeout). So hold new proposals (they
-	// wait in the queue, they are not dropped), give the followers a moment
-	// to apply what is committed, then transfer; release the queue once
-	// leadership has moved or the attempt is over.
+	// wait in the queue, they are not dropped), let the batch under way
+	// finish, wait until the target has applied everything this leader
+	// has, then transfer; release the queue once leadership has moved or
+	// the attempt is over.
 	h.batch.pause()
-	time.Sleep(transferSettle)
+	if err := d.waitTargetApplied(ctx, h, req.Msg.TargetReplicaId); err != nil {
+		h.batch.resume()
+		return nil, err
+	}
 	if err := d.host.TransferLeader(h.rep.shardID, req.Msg.TargetReplicaId); err != nil {
 		h.batch.resume()
 		return nil, rpcErr(err)
@@ -108,13 +115,54 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 			if id, _, ok := d.host.Leader(h.rep.shardID); ok && id != h.myID {
 				return
 			}
-			time.Sleep(5 * time.Millisecond)
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	return connect.NewResponse(&openmldbv1.TransferLeaderResponse{}), nil
 }
 
-// transferSettle is how long writes are held before a leader transfer so
-// that the target has applied everything committed when it is asked to
-// campaign.
+// waitTargetApplied polls the target replica's tablet until it has applied
+// this leader's last applied index. Writes are paused, so that index is
+// the end of the log. A target whose tablet cannot be asked (unknown
+// endpoint, an older tablet) gets the fixed settle time instead.
+func (d *data) waitTargetApplied(ctx context.Context, h *hosted, target uint64) error {
+	want := h.rep.applied.Load()
+	ep := d.replicaEndpoint(h, target)
+	if ep == "" {
+		time.Sleep(transferSettle)
+		return nil
+	}
+	peer := openmldbv1connect.NewTabletClient(peerHTTP, "http://"+ep)
+	deadline := time.Now().Add(transferCatchUp)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, transferCatchUp)
+		resp, err := peer.GetTableStatus(cctx, connect.NewRequest(&openmldbv1.GetTableStatusRequest{Tid: h.rep.tid, Pid: h.rep.pid}))
+		cancel()
+		if err == nil && len(resp.Msg.Partitions) == 1 && resp.Msg.Partitions[0].Offset >= want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			// Refuse rather than risk a transfer that stalls writes for an
+			// election timeout; the op asks again.
+			got := "unknown"
+			if err == nil && len(resp.Msg.Partitions) == 1 {
+				got = fmt.Sprint(resp.Msg.Partitions[0].Offset)
+			}
+			return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: transfer target %s of tid %d pid %d has applied %s of %d after %s",
+				replication.ErrUnavailable, ep, h.rep.tid, h.rep.pid, got, want, transferCatchUp))
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// peerHTTP carries the tablet's own calls to other tablets.
+var peerHTTP = &http.Client{Timeout: 5 * time.Second}
+
+// transferCatchUp bounds how long writes are held waiting for a transfer
+// target to apply the leader's log.
+const transferCatchUp = 300 * time.Millisecond
+
+// transferSettle is how long writes are held before a leader transfer to
+// a target whose progress cannot be asked, so that it has applied
+// everything committed when it is asked to campaign.
 const transferSettle = 60 * time.Millisecond

@@ -29,6 +29,10 @@ type Options struct {
 	DefaultPorts bool
 	// ExtraFlags are appended to every node's conf of that component.
 	ExtraFlags map[string][]string
+	// DataDir, if set, holds what tablets and coords store (each node's
+	// --db_root_path or --data_dir under DataDir/<node>), apart from the
+	// node directories. See NodeDirs.
+	DataDir string
 }
 
 // Cluster is a set of node directories made from one release.
@@ -107,6 +111,9 @@ func Layout(dir, release string, o Options) (*Cluster, error) {
 		}
 		switch n.Component {
 		case "coord":
+			if o.DataDir != "" {
+				set["data_dir"] = filepath.Join(o.DataDir, n.Name, "coord_data")
+			}
 			set["peer_endpoint"] = n.PeerEndpoint
 			set["name"] = n.Name
 			if o.Coords > 1 {
@@ -114,6 +121,9 @@ func Layout(dir, release string, o Options) (*Cluster, error) {
 			}
 		case "tablet":
 			set["raft_endpoint"] = n.RaftEndpoint
+			if o.DataDir != "" {
+				set["db_root_path"] = filepath.Join(o.DataDir, n.Name, "db")
+			}
 		}
 		if err := editFlags(n.FlagFile(), set, o.ExtraFlags[n.Component]); err != nil {
 			return nil, err

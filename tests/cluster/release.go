@@ -34,8 +34,29 @@ func BuildRelease(baseDir, version string) (string, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building release %s: %w\n%s", version, err, out)
 	}
+	// Write the fresh build back now: left to the kernel, its ~30 MB land
+	// on the disk half a minute later, in the middle of a test's Raft-log
+	// fsyncs (they all share this one disk).
+	if err := syncTree(dir); err != nil {
+		return "", fmt.Errorf("syncing release %s: %w", version, err)
+	}
 	releaseCache[version] = dir
 	return dir, nil
+}
+
+// syncTree fsyncs every regular file under dir.
+func syncTree(dir string) error {
+	return filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || !info.Mode().IsRegular() {
+			return err
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return f.Sync()
+	})
 }
 
 // copyTree copies a release directory; the binary is hard-linked when the

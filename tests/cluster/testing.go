@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,14 @@ func Main(m *testing.M) int {
 		return 1
 	}
 	buildRoot = dir
+	// go test has just written this binary; write it back now rather than
+	// in the middle of a test's measurements (see syncTree).
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			_ = f.Sync()
+			_ = f.Close()
+		}
+	}
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	return code
@@ -37,6 +46,28 @@ func Release(t testing.TB, version string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// NodeDirs returns where a test that measures write stalls lays out its
+// node directories, and where their data goes. On this rig every node
+// shares one disk, so copying a node's bin/ (30 MB a copy, written back by
+// the kernel up to 30 s later) stalls the Raft-log fsyncs of every tablet,
+// which on real machines it would only do on that node's own disk. So the
+// node directories (binaries, conf, logs) go to RAM (/dev/shm) when it has
+// room, and everything the servers store stays on disk in data.
+func NodeDirs(t testing.TB) (nodes, data string) {
+	t.Helper()
+	data = t.TempDir()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &st); err != nil || st.Bavail*uint64(st.Bsize) < 4<<30 {
+		return filepath.Join(data, "nodes"), filepath.Join(data, "data")
+	}
+	dir, err := os.MkdirTemp("/dev/shm", "openmldb-nodes-")
+	if err != nil {
+		return filepath.Join(data, "nodes"), filepath.Join(data, "data")
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir, data
 }
 
 // New lays out a cluster from the release of version in a temp dir and
