@@ -122,16 +122,22 @@ func startGapWriters(t *testing.T, cli *client.Client, db string, tables []strin
 	return g
 }
 
-// takeGaps returns each partition's longest gap measured so far, sorted,
-// and starts the next measurement afresh.
-func (g *gapWriters) takeGaps() []time.Duration {
+// takeGaps returns each partition's longest gap measured so far and
+// starts the next measurement afresh.
+func (g *gapWriters) takeGaps() map[string]time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var out []time.Duration
-	for _, d := range g.maxGap {
+	out := g.maxGap
+	g.maxGap = map[string]time.Duration{}
+	return out
+}
+
+// sortedGaps lists a partition -> longest gap map's values in order.
+func sortedGaps(m map[string]time.Duration) []time.Duration {
+	out := make([]time.Duration, 0, len(m))
+	for _, d := range m {
 		out = append(out, d)
 	}
-	g.maxGap = map[string]time.Duration{}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
@@ -210,7 +216,7 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	g.measure.Store(true)
 	time.Sleep(baselineWindow)
 	g.measure.Store(false)
-	baseline := g.takeGaps()
+	baseline := sortedGaps(g.takeGaps())
 	rowsBefore := 0
 	for _, s := range cli.TableStatuses("db") {
 		rowsBefore += int(s.Rows)
@@ -225,9 +231,13 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		runStep(t, "start "+ns.Name, func() (string, error) { return ns.Script("start", "nameserver") })
 	}
 
-	// 2. Tablets, one at a time.
+	// 2. Tablets, one at a time. Gaps are measured per tablet's upgrade
+	// and, per partition, over all of them.
 	g.measure.Store(true)
+	overall := map[string]time.Duration{}
+	var perTablet []string
 	for _, tb := range c.Tablets[:upgradeTablets] {
+		tabletStart := time.Now()
 		ep := tb.Endpoint
 		pre := []string{"--cmd=pre-upgrade", "--endpoints=" + ep}
 		if allowSingle {
@@ -250,6 +260,11 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 			t.Fatalf("failed ops after upgrading %s:\n%s", ep, out)
 		}
 		runStep(t, "showtablestatus", func() (string, error) { return tb.Ops("--cmd=showtablestatus") })
+		these := g.takeGaps()
+		for part, d := range these {
+			overall[part] = max(overall[part], d)
+		}
+		perTablet = append(perTablet, fmt.Sprintf("%s (%s): %s", tb.Name, time.Since(tabletStart).Round(100*time.Millisecond), gapFigures(sortedGaps(these))))
 	}
 	g.measure.Store(false)
 
@@ -277,11 +292,14 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	if rw.ws.errs.Load() > 0 || len(rw.ws.acked["rest"]) == 0 {
 		t.Errorf("REST client: %d errors, %d acknowledged; want 0 and >0", rw.ws.errs.Load(), len(rw.ws.acked["rest"]))
 	}
-	gaps := g.takeGaps()
+	gaps := sortedGaps(overall)
 	t.Logf("writes: %d acknowledged, %d failed calls (last: %v), %d SDK retries; reads: %d, %d failed",
 		g.count(), g.errs.Load(), g.lastErr.Load(), cli.Retries.Load(), g.reads.Load(), g.readErr.Load())
 	t.Logf("longest write gap per partition (%d partitions), %s with no upgrade: %s", len(baseline), baselineWindow, gapFigures(baseline))
-	t.Logf("longest write gap per partition (%d partitions) during the tablet upgrades: %s", len(gaps), gapFigures(gaps))
+	for _, line := range perTablet {
+		t.Logf("longest write gap per partition during the upgrade of %s", line)
+	}
+	t.Logf("longest write gap per partition (%d partitions) over all the tablet upgrades: %s", len(gaps), gapFigures(gaps))
 	if !allowSingle && pctl(gaps, 1) > maxTolerableGap {
 		t.Errorf("a partition took no write for %s during the tablet upgrades; want under %s", pctl(gaps, 1).Round(time.Millisecond), maxTolerableGap)
 	}

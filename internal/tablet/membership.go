@@ -99,8 +99,19 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 	// finish, wait until the target has applied everything this leader
 	// has, then transfer; release the queue once leadership has moved or
 	// the attempt is over.
+	target := d.replicaEndpoint(h, req.Msg.TargetReplicaId)
+	if target != "" {
+		// First, with writes flowing, until the target has applied what
+		// this leader had applied when asked: a target far behind (busy
+		// box, fresh replica) must not cost a long pause.
+		if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferCatchUp); err != nil {
+			return nil, err
+		}
+	}
 	h.batch.pause()
-	if err := d.waitTargetApplied(ctx, h, req.Msg.TargetReplicaId); err != nil {
+	if target == "" {
+		time.Sleep(transferSettle)
+	} else if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferPaused); err != nil {
 		h.batch.resume()
 		return nil, err
 	}
@@ -122,20 +133,13 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 }
 
 // waitTargetApplied polls the target replica's tablet until it has applied
-// this leader's last applied index. Writes are paused, so that index is
-// the end of the log. A target whose tablet cannot be asked (unknown
-// endpoint, an older tablet) gets the fixed settle time instead.
-func (d *data) waitTargetApplied(ctx context.Context, h *hosted, target uint64) error {
-	want := h.rep.applied.Load()
-	ep := d.replicaEndpoint(h, target)
-	if ep == "" {
-		time.Sleep(transferSettle)
-		return nil
-	}
+// index want, for at most limit. With writes paused, the leader's applied
+// index is the end of the log.
+func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want uint64, limit time.Duration) error {
 	peer := openmldbv1connect.NewTabletClient(peerHTTP, "http://"+ep)
-	deadline := time.Now().Add(transferCatchUp)
+	deadline := time.Now().Add(limit)
 	for {
-		cctx, cancel := context.WithTimeout(ctx, transferCatchUp)
+		cctx, cancel := context.WithTimeout(ctx, limit)
 		resp, err := peer.GetTableStatus(cctx, connect.NewRequest(&openmldbv1.GetTableStatusRequest{Tid: h.rep.tid, Pid: h.rep.pid}))
 		cancel()
 		if err == nil && len(resp.Msg.Partitions) == 1 && resp.Msg.Partitions[0].Offset >= want {
@@ -149,7 +153,7 @@ func (d *data) waitTargetApplied(ctx context.Context, h *hosted, target uint64) 
 				got = fmt.Sprint(resp.Msg.Partitions[0].Offset)
 			}
 			return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: transfer target %s of tid %d pid %d has applied %s of %d after %s",
-				replication.ErrUnavailable, ep, h.rep.tid, h.rep.pid, got, want, transferCatchUp))
+				replication.ErrUnavailable, ep, h.rep.tid, h.rep.pid, got, want, limit))
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -158,9 +162,14 @@ func (d *data) waitTargetApplied(ctx context.Context, h *hosted, target uint64) 
 // peerHTTP carries the tablet's own calls to other tablets.
 var peerHTTP = &http.Client{Timeout: 5 * time.Second}
 
-// transferCatchUp bounds how long writes are held waiting for a transfer
-// target to apply the leader's log.
-const transferCatchUp = 300 * time.Millisecond
+// transferCatchUp bounds the wait, writes flowing, for a transfer target
+// to come close to the leader; transferPaused bounds the wait, writes
+// held, for it to apply the rest. Past either the transfer is refused and
+// the op tries again.
+const (
+	transferCatchUp = 2 * time.Second
+	transferPaused  = 100 * time.Millisecond
+)
 
 // transferSettle is how long writes are held before a leader transfer to
 // a target whose progress cannot be asked, so that it has applied
