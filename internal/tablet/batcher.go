@@ -31,8 +31,14 @@ type putResult struct {
 	err     error
 }
 
+// proposer commits a command through a partition's Raft group
+// (*replication.Host; a fake in tests).
+type proposer interface {
+	Propose(ctx context.Context, shardID uint64, cmd []byte) (uint64, []byte, error)
+}
+
 type batcher struct {
-	host    *replication.Host
+	host    proposer
 	shardID uint64
 	queue   chan *putWork
 	stop    chan struct{}
@@ -57,7 +63,7 @@ func (b *batcher) pause() {
 
 func (b *batcher) resume() { b.paused.Store(false) }
 
-func newBatcher(h *replication.Host, shardID uint64, isLeader func() bool) *batcher {
+func newBatcher(h proposer, shardID uint64, isLeader func() bool) *batcher {
 	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{}), isLeader: isLeader}
 	for i := 0; i < committers; i++ {
 		go b.run()

@@ -453,6 +453,12 @@ func (d *data) reportStatus(ctx context.Context) {
 			last = map[uint64]coord.ReplicaStatus{}
 			lastLease = lease
 		}
+		// Every changed status in one transaction (a few per tablet at
+		// most): one etcd commit and fsync a second instead of one per
+		// replica, which under steady writes is every replica.
+		var ops []clientv3.Op
+		var changed []uint64
+		var statuses []coord.ReplicaStatus
 		for _, h := range d.hostedReplicas() {
 			id, term, ok := d.host.Leader(h.rep.shardID)
 			st := h.rep.part.Stats()
@@ -468,13 +474,25 @@ func (d *data) reportStatus(ctx context.Context) {
 			}
 			rs.UpdatedAt = time.Now().UTC()
 			b, _ := json.Marshal(rs)
-			if _, err := d.s.cli.Put(ctx, d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, d.s.cfg.Endpoint), string(b), clientv3.WithLease(lease)); err != nil {
+			ops = append(ops, clientv3.OpPut(d.s.keys.ReplicaStatus(h.rep.tid, h.rep.pid, d.s.cfg.Endpoint), string(b), clientv3.WithLease(lease)))
+			changed = append(changed, h.rep.shardID)
+			statuses = append(statuses, rs)
+		}
+		for start := 0; start < len(ops); start += statusOpsPerTxn {
+			end := min(start+statusOpsPerTxn, len(ops))
+			if _, err := d.s.cli.Txn(ctx).Then(ops[start:end]...).Commit(); err != nil {
 				continue
 			}
-			last[h.rep.shardID] = rs
+			for i := start; i < end; i++ {
+				last[changed[i]] = statuses[i]
+			}
 		}
 	}
 }
+
+// statusOpsPerTxn stays under etcd's default limit of 128 operations per
+// transaction (--max-txn-ops).
+const statusOpsPerTxn = 100
 
 // gcLoop removes expired rows from every replica. Each partition's GC
 // locks one of its shards at a time, so writers wait for at most one
