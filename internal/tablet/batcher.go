@@ -42,9 +42,10 @@ type batcher struct {
 	shardID uint64
 	queue   chan *putWork
 	stop    chan struct{}
-	// paused holds proposals (writes wait in the queue) around a leader
-	// transfer; see data.TransferLeader.
-	paused atomic.Bool
+	// pauses holds proposals (writes wait in the queue) while above zero:
+	// one per leader transfer under way (see data.TransferLeader), so two
+	// overlapping attempts cannot release each other's pause.
+	pauses atomic.Int32
 	// proposing is held while a batch is proposed, so pause can wait for
 	// the batch under way to finish.
 	proposing sync.Mutex
@@ -56,12 +57,13 @@ type batcher struct {
 // pause holds new proposals and returns once the one under way (if any)
 // has committed and applied.
 func (b *batcher) pause() {
-	b.paused.Store(true)
+	b.pauses.Add(1)
 	b.proposing.Lock()
 	b.proposing.Unlock() // empty on purpose: only waiting for the proposer
 }
 
-func (b *batcher) resume() { b.paused.Store(false) }
+// resume undoes one pause.
+func (b *batcher) resume() { b.pauses.Add(-1) }
 
 func newBatcher(h proposer, shardID uint64, isLeader func() bool) *batcher {
 	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{}), isLeader: isLeader}
@@ -120,7 +122,7 @@ func (b *batcher) run() {
 // answers every write in it. It returns false when the batcher stops.
 func (b *batcher) proposeBatch(batch []*putWork) bool {
 	b.proposing.Lock()
-	for b.paused.Load() {
+	for b.pauses.Load() > 0 {
 		b.proposing.Unlock()
 		select {
 		case <-b.stop:

@@ -128,3 +128,27 @@ func TestBatcherRefusesQueuedWritesOnceNotLeader(t *testing.T) {
 		t.Fatalf("%d writes proposed by a replica that no longer leads", got-before)
 	}
 }
+
+func TestBatcherOverlappingPausesHoldUntilBothResume(t *testing.T) {
+	f := &fakeGroup{}
+	b := newBatcher(f, 1, func() bool { return true })
+	defer b.close()
+	b.pause()
+	b.pause() // a second transfer attempt overlapping the first
+	queued := submitAsync(b)
+	b.resume() // the first attempt ends
+	select {
+	case r := <-queued:
+		t.Fatalf("write proposed while a pause was still held: %+v", r)
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.resume()
+	select {
+	case r := <-queued:
+		if r.err != nil {
+			t.Fatalf("write after both resumes: %v", r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("write not proposed after both resumes")
+	}
+}
