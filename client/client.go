@@ -362,12 +362,18 @@ func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32
 	// Short, capped backoff: a leader move takes tens of milliseconds and
 	// every millisecond of backoff past it is a write stall the user sees.
 	backoff := 5 * time.Millisecond
-	hint := ""
+	hint, failed := "", ""
 	var last error
 	for attempt := 0; ; attempt++ {
 		ep := hint
 		if ep == "" {
 			ep = c.leader(tm, pid)
+			if ep == failed {
+				// The cached leader failed without naming another (gone,
+				// moved away, restarting): ask the partition's other
+				// replicas, any of which names the leader it knows.
+				ep = c.otherReplica(tm, pid, failed, attempt)
+			}
 		}
 		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		err := fn(actx, c.tablet(ep))
@@ -387,6 +393,9 @@ func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32
 			continue
 		}
 		hint = h
+		if h == "" {
+			failed = ep
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w after %d attempts: last error: %w", ErrTimeout, attempt+1, mapErr(last))
@@ -396,6 +405,28 @@ func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32
 			backoff *= 2
 		}
 	}
+}
+
+// otherReplica picks, round robin by attempt, a replica endpoint of the
+// partition other than avoid, from the newest metadata this client has;
+// avoid itself if there is none.
+func (c *Client) otherReplica(tm *coord.TableMeta, pid uint32, avoid string, attempt int) string {
+	if fresh, err := c.tableMeta(tm.Table.DB, tm.Table.Name); err == nil {
+		tm = fresh
+	}
+	if int(pid) >= len(tm.Partitions) {
+		return avoid
+	}
+	var eps []string
+	for _, r := range tm.Partitions[pid].Replicas {
+		if r.Endpoint != avoid {
+			eps = append(eps, r.Endpoint)
+		}
+	}
+	if len(eps) == 0 {
+		return avoid
+	}
+	return eps[attempt%len(eps)]
 }
 
 // nextID returns a fresh request id.

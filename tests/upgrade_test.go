@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -300,6 +301,13 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		t.Logf("longest write gap per partition during the upgrade of %s", line)
 	}
 	t.Logf("longest write gap per partition (%d partitions) over all the tablet upgrades: %s", len(gaps), gapFigures(gaps))
+	if dir := os.Getenv("GAP_DEBUG_LOGS"); dir != "" {
+		// Diagnosis: keep every node's logs to read beside the GAP lines.
+		for _, n := range c.All() {
+			_ = exec.Command("cp", "-r", filepath.Join(n.Dir, "logs"), filepath.Join(dir, n.Name)).Run()
+		}
+	}
+	t.Logf("Raft events in the tablets' logs (a skipped campaign stalls a leader transfer for an election timeout): %s", raftEvents(c))
 	if !allowSingle && pctl(gaps, 1) > maxTolerableGap {
 		t.Errorf("a partition took no write for %s during the tablet upgrades; want under %s", pctl(gaps, 1).Round(time.Millisecond), maxTolerableGap)
 	}
@@ -352,6 +360,30 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		}
 		return nil
 	})
+}
+
+// raftEvents counts the dragonboat warnings that explain long write gaps
+// in every tablet's logs.
+func raftEvents(c *cluster.Cluster) string {
+	kinds := []string{"campaign skipped", "dropped proposal, leader transferring", "LeaderTransfer ignored"}
+	counts := make([]int, len(kinds))
+	for _, n := range c.Tablets {
+		files, _ := filepath.Glob(filepath.Join(n.Dir, "logs", "*"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for i, k := range kinds {
+				counts[i] += strings.Count(string(data), k)
+			}
+		}
+	}
+	var parts []string
+	for i, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%q %d", k, counts[i]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func lastLine(s string) string {
