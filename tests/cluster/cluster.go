@@ -284,16 +284,29 @@ func (n *Node) SwapBin(release string) error {
 	return nil
 }
 
-// WaitGone waits until pid no longer exists (or is a zombie of someone else).
+// WaitGone waits until pid no longer exists (or is a zombie of someone
+// else) and none of its threads is still exiting: a killed Go process's
+// main thread turns zombie while its other threads still tear down a
+// large heap, and its sockets (its endpoint) stay bound until the last
+// one is gone.
 func WaitGone(pid int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if !Alive(pid) {
+		if !Alive(pid) && threads(pid) <= 1 {
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("process %d still alive after %s", pid, timeout)
+}
+
+// threads counts the tasks /proc lists for pid (0 once it is reaped).
+func threads(pid int) int {
+	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	return len(entries)
 }
 
 // Alive reports whether pid is a live (non-zombie) process.
