@@ -58,6 +58,16 @@ type Host struct {
 	cfg Config
 }
 
+// StepWorkers and LogShards are dragonboat's step-worker and log-shard
+// counts. dragonboat records both in a tablet's Raft directory and refuses
+// to open it with other values, so they are part of the on-disk format:
+// changing either makes a new binary unable to start on an old tablet's
+// data, which a rolling upgrade must never meet.
+const (
+	StepWorkers = 2
+	LogShards   = 2
+)
+
 var quietOnce sync.Once
 
 // NewHost starts the node host (it listens on cfg.RaftAddress).
@@ -93,9 +103,9 @@ func NewHost(cfg Config) (*Host, error) {
 	// Few log shards and step workers: the log writes of many partitions
 	// then share one fdatasync. With the defaults (16 of each) every
 	// partition pays its own, and on a small box fsyncs eat the CPU.
-	nhc.Expert.LogDB.Shards = 2
+	nhc.Expert.LogDB.Shards = LogShards
 	eng := dbconfig.GetDefaultEngineConfig()
-	eng.ExecShards = 2
+	eng.ExecShards = StepWorkers
 	eng.ApplyShards = 2
 	eng.CommitShards = 2
 	nhc.Expert.Engine = eng

@@ -104,14 +104,14 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 		// First, with writes flowing, until the target has applied what
 		// this leader had applied when asked: a target far behind (busy
 		// box, fresh replica) must not cost a long pause.
-		if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferCatchUp); err != nil {
+		if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferCatchUp, catchUpPoll); err != nil {
 			return nil, err
 		}
 	}
 	h.batch.pause()
 	if target == "" {
 		time.Sleep(transferSettle)
-	} else if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferPaused); err != nil {
+	} else if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferPaused, pausedPoll); err != nil {
 		h.batch.resume()
 		return nil, err
 	}
@@ -132,10 +132,10 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 	return connect.NewResponse(&openmldbv1.TransferLeaderResponse{}), nil
 }
 
-// waitTargetApplied polls the target replica's tablet until it has applied
-// index want, for at most limit. With writes paused, the leader's applied
-// index is the end of the log.
-func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want uint64, limit time.Duration) error {
+// waitTargetApplied polls the target replica's tablet every poll until it
+// has applied index want, for at most limit. With writes paused, the
+// leader's applied index is the end of the log.
+func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want uint64, limit, poll time.Duration) error {
 	peer := openmldbv1connect.NewTabletClient(peerHTTP, "http://"+ep)
 	deadline := time.Now().Add(limit)
 	for {
@@ -155,7 +155,7 @@ func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want
 			return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: transfer target %s of tid %d pid %d has applied %s of %d after %s",
 				replication.ErrUnavailable, ep, h.rep.tid, h.rep.pid, got, want, limit))
 		}
-		time.Sleep(time.Millisecond)
+		time.Sleep(poll)
 	}
 }
 
@@ -166,9 +166,14 @@ var peerHTTP = &http.Client{Timeout: 5 * time.Second}
 // to come close to the leader; transferPaused bounds the wait, writes
 // held, for it to apply the rest. Past either the transfer is refused and
 // the op tries again.
+// Polls are RPCs to a busy peer: while writes flow a few ms of lag cost
+// nothing, so the first wait asks less often; while they are held every
+// ms counts.
 const (
 	transferCatchUp = 2 * time.Second
 	transferPaused  = 100 * time.Millisecond
+	catchUpPoll     = 5 * time.Millisecond
+	pausedPoll      = time.Millisecond
 )
 
 // transferSettle is how long writes are held before a leader transfer to
