@@ -303,6 +303,9 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	t.Logf("longest write gap per partition (%d partitions) over all the tablet upgrades: %s", len(gaps), gapFigures(gaps))
 	if dir := os.Getenv("GAP_DEBUG_LOGS"); dir != "" {
 		// Diagnosis: keep every node's logs to read beside the GAP lines.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Errorf("GAP_DEBUG_LOGS: %v", err)
+		}
 		for _, n := range c.All() {
 			_ = exec.Command("cp", "-r", filepath.Join(n.Dir, "logs"), filepath.Join(dir, n.Name)).Run()
 		}

@@ -12,6 +12,7 @@ import (
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/replication"
 )
 
 // Task names, shown in showopstatus's cur_task.
@@ -114,6 +115,36 @@ func (s *Server) changeMembership(ctx context.Context, leader string, op *Op, ac
 	_, err := tabletClient(leader).ChangeMembership(cctx, connect.NewRequest(&openmldbv1.ChangeMembershipRequest{
 		Tid: op.TID, Pid: op.PID, Action: action, ReplicaId: id, RaftAddress: raft}))
 	return err
+}
+
+// canCommitWithout reports whether the group, once replica victim is
+// removed, still has a majority of voters that keep up with the leader.
+// A member can be alive and yet behind: after a peer restarts, dragonboat
+// finds a stale connection to it only when it first writes to it, and then
+// drops every message to that peer for up to a second. Removing the
+// member that carried the quorum meanwhile (a temporary replica, at the
+// end of post-upgrade) leaves a group that cannot commit, whose leader
+// steps down when it notices: seconds without writes. So wait until the
+// members that stay have caught up.
+func (s *Server) canCommitWithout(ctx context.Context, op *Op, pm coord.PartitionMeta, leader string, victim uint64) bool {
+	lm, err := s.membership(ctx, leader, op.TID, op.PID)
+	if err != nil {
+		return false
+	}
+	applied := map[uint64]uint64{}
+	for _, r := range pm.Replicas {
+		if r.Endpoint == leader {
+			applied[r.ReplicaID] = lm.Applied
+			continue
+		}
+		if _, voter := lm.Voters[r.ReplicaID]; !voter || r.ReplicaID == victim {
+			continue
+		}
+		if m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID); err == nil {
+			applied[r.ReplicaID] = m.Applied
+		}
+	}
+	return replication.MajorityCaughtUp(lm.Voters, victim, lm.Applied, applied, catchUpSlack)
 }
 
 // transient reports errors worth polling again rather than failing the op.
@@ -240,6 +271,9 @@ func (s *Server) runTask(ctx context.Context, op *Op, task string) (done bool, s
 		}
 		if leader == victim {
 			return false, 0, fmt.Errorf("%s is the leader of %s pid %d; change the leader first", victim, op.Table, op.PID)
+		}
+		if !s.canCommitWithout(ctx, op, pm, leader, r.ReplicaID) {
+			return false, 0, nil // poll until the members that stay have caught up
 		}
 		if err := s.changeMembership(ctx, leader, op, openmldbv1.ChangeMembershipRequest_REMOVE, r.ReplicaID, ""); err != nil {
 			if transient(err) {

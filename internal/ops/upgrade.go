@@ -11,6 +11,7 @@ import (
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/replication"
 )
 
 func (t *tool) knownTablet(ctx context.Context, ep string) error {
@@ -183,7 +184,7 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 	// 3. Check what we promised, from observed state.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		bad := t.preUpgradeViolations(ep, plan)
+		bad := t.preUpgradeViolations(ctx, ep, plan)
 		if len(bad) == 0 {
 			break
 		}
@@ -207,7 +208,7 @@ func (p *Plan) unavailableSet() map[[2]uint32]bool {
 	return set
 }
 
-func (t *tool) preUpgradeViolations(ep string, plan *Plan) []string {
+func (t *tool) preUpgradeViolations(ctx context.Context, ep string, plan *Plan) []string {
 	skip := plan.unavailableSet()
 	var bad []string
 	for _, tm := range t.cli.Tables("") {
@@ -216,15 +217,66 @@ func (t *tool) preUpgradeViolations(ep string, plan *Plan) []string {
 				continue
 			}
 			v := t.view(tm, pm)
-			if v.leader == ep {
+			switch {
+			case v.leader == ep:
 				bad = append(bad, fmt.Sprintf("%s pid %d is still led by %s", tm.Table.Name, pm.PID, ep))
-			}
-			if tempNeeded(v, ep) > 0 {
+			case tempNeeded(v, ep) > 0:
 				bad = append(bad, fmt.Sprintf("%s pid %d would lose its majority without %s", tm.Table.Name, pm.PID, ep))
+			case v.leader != "":
+				if why := t.laggingWithout(ctx, v, ep); why != "" {
+					bad = append(bad, why)
+				}
 			}
 		}
 	}
 	return bad
+}
+
+// laggingWithout says why, if so, the partition's voters other than ep are
+// not a majority keeping up with their leader. Live is not enough: a
+// member whose link to a new leader is still recovering (after a peer
+// restarted, dragonboat drops messages to it for up to a second) is
+// behind, and stopping ep then would stall the partition's writes.
+func (t *tool) laggingWithout(ctx context.Context, v partView, ep string) string {
+	tm, pm := v.tm, v.pm
+	req := &openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}
+	lm, err := t.membership(ctx, v.leader, req)
+	if err != nil {
+		return fmt.Sprintf("%s pid %d: leader %s does not answer: %v", tm.Table.Name, pm.PID, v.leader, err)
+	}
+	var without uint64
+	applied := map[uint64]uint64{}
+	for _, r := range pm.Replicas {
+		switch {
+		case r.Endpoint == ep:
+			without = r.ReplicaID
+		case r.Endpoint == v.leader:
+			applied[r.ReplicaID] = lm.Applied
+		default:
+			if m, err := t.membership(ctx, r.Endpoint, req); err == nil {
+				applied[r.ReplicaID] = m.Applied
+			}
+		}
+	}
+	if replication.MajorityCaughtUp(lm.Voters, without, lm.Applied, applied, catchUpSlack) {
+		return ""
+	}
+	return fmt.Sprintf("%s pid %d: without %s, too few voters keep up with the leader (applied %v, leader %d)",
+		tm.Table.Name, pm.PID, ep, applied, lm.Applied)
+}
+
+// catchUpSlack is how many entries behind its leader a replica counts as
+// keeping up (a healthy follower under load is a few behind).
+const catchUpSlack = 8
+
+func (t *tool) membership(ctx context.Context, ep string, req *openmldbv1.MembershipRequest) (*openmldbv1.MembershipResponse, error) {
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := t.cli.Tablet(ep).Membership(cctx, connect.NewRequest(req))
+	if err != nil {
+		return nil, err
+	}
+	return resp.Msg, nil
 }
 
 func (t *tool) postUpgrade(ctx context.Context, ep string) error {
@@ -399,7 +451,7 @@ func (t *tool) waitCaughtUp(ctx context.Context, ep string, timeout time.Duratio
 					lagging = fmt.Sprintf("%s pid %d: replicas not answering", tm.Table.Name, pm.PID)
 					continue
 				}
-				if em.Msg.Applied+8 < lm.Msg.Applied {
+				if em.Msg.Applied+catchUpSlack < lm.Msg.Applied {
 					lagging = fmt.Sprintf("%s pid %d: %s applied %d, leader %d", tm.Table.Name, pm.PID, ep, em.Msg.Applied, lm.Msg.Applied)
 				}
 			}

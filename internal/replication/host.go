@@ -135,6 +135,26 @@ func ReplicaID(endpoint string) uint64 {
 	return f.Sum64() | 1
 }
 
+// MajorityCaughtUp reports whether, of voters without the one being taken
+// away (removed, or stopped for an upgrade), more than half have applied
+// within slack entries of leaderApplied; applied holds the indexes known,
+// by replica id. A group that loses a member while this is false cannot
+// commit until the laggards catch up, and its leader steps down (check
+// quorum) if that takes an election timeout.
+func MajorityCaughtUp(voters map[uint64]string, without, leaderApplied uint64, applied map[uint64]uint64, slack uint64) bool {
+	stay, fresh := 0, 0
+	for id := range voters {
+		if id == without {
+			continue
+		}
+		stay++
+		if a, ok := applied[id]; ok && a+slack >= leaderApplied {
+			fresh++
+		}
+	}
+	return fresh > stay/2
+}
+
 // ShardID names a partition's Raft group.
 func ShardID(tid, pid uint32) uint64 { return uint64(tid)<<16 | uint64(pid) }
 
