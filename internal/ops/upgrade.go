@@ -265,6 +265,10 @@ func (t *tool) laggingWithout(ctx context.Context, v partView, ep string) string
 		tm.Table.Name, pm.PID, ep, applied, lm.Applied)
 }
 
+// breakerSettle outlasts dragonboat's per-peer circuit breaker (0.5–1 s
+// after a failed write, then a reconnect).
+const breakerSettle = 1500 * time.Millisecond
+
 // catchUpSlack is how many entries behind its leader a replica counts as
 // keeping up (a healthy follower under load is a few behind).
 const catchUpSlack = 8
@@ -302,26 +306,51 @@ func (t *tool) postUpgrade(ctx context.Context, ep string) error {
 	if err := t.waitCaughtUp(ctx, ep, 5*time.Minute); err != nil {
 		return err
 	}
-	var ids []uint64
+	// Leaders move back one source tablet at a time, with a pause between:
+	// once a partition is led by ep, its followers start writing to ep,
+	// and a follower's tablet whose stream to the restarted ep was unused
+	// finds it broken then; dragonboat's circuit breaker then drops all of
+	// that tablet's messages to ep for up to a second, which would lose the
+	// hand-over message of any transfer from that tablet under way.
+	bySource := map[string][]PartitionOf{}
+	var sources []string
 	for _, part := range plan.MovedLeaders {
 		tm, pm, ok := t.partition(part)
 		if !ok || !holds(pm, ep) {
 			continue
 		}
-		if t.view(tm, pm).leader == ep {
+		leader := t.view(tm, pm).leader
+		if leader == ep {
 			continue
 		}
-		got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: ep})
-		if err != nil {
-			return fmt.Errorf("%s.%s pid %d: moving the leader back: %w", part.DB, part.Table, part.PID, err)
+		if _, seen := bySource[leader]; !seen {
+			sources = append(sources, leader)
 		}
-		t.printf("  %s.%s pid %d: moving the leader back to %s\n", part.DB, part.Table, part.PID, ep)
-		ids = append(ids, got...)
+		bySource[leader] = append(bySource[leader], part)
 	}
-	if err := t.waitOps(ctx, ids); err != nil {
-		return fmt.Errorf("moving leaders back: %w", err)
+	sort.Strings(sources)
+	for i, src := range sources {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(breakerSettle):
+			}
+		}
+		var ids []uint64
+		for _, part := range bySource[src] {
+			got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kChangeLeaderOP", Db: part.DB, Table: part.Table, Pids: []uint32{part.PID}, Endpoint: ep})
+			if err != nil {
+				return fmt.Errorf("%s.%s pid %d: moving the leader back: %w", part.DB, part.Table, part.PID, err)
+			}
+			t.printf("  %s.%s pid %d: moving the leader back from %s to %s\n", part.DB, part.Table, part.PID, src, ep)
+			ids = append(ids, got...)
+		}
+		if err := t.waitOps(ctx, ids); err != nil {
+			return fmt.Errorf("moving leaders back: %w", err)
+		}
 	}
-	ids = nil
+	var ids []uint64
 	for _, part := range plan.TempReplicas {
 		tm, pm, ok := t.partition(part)
 		if !ok || !holds(pm, part.AddedEP) {
