@@ -91,6 +91,7 @@ type Config struct {
 	// nameserver
 	AutoFailover           bool
 	OpConcurrency          int
+	OpCopyConcurrency      int
 	TabletHeartbeatTimeout time.Duration
 	ReplicaRestoreDelay    time.Duration
 
@@ -150,6 +151,7 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.DurationVar(&c.TabletHeartbeatTimeout, "tablet_heartbeat_timeout", time.Minute, "nameserver: with auto_failover, mark a tablet's replicas not alive after it was offline this long")
 	fs.DurationVar(&c.ReplicaRestoreDelay, "replica_restore_delay", 10*time.Minute, "nameserver: with auto_failover, re-create the replicas of a tablet offline this long on other tablets")
 	fs.IntVar(&c.OpConcurrency, "name_server_task_concurrency", 4, "nameserver: ops run at the same time (one per partition at most)")
+	fs.IntVar(&c.OpCopyConcurrency, "name_server_copy_concurrency", 1, "nameserver: of those, ops that copy a partition to a new replica (kAddReplicaOP, kMigrateOP) run at the same time")
 	fs.BoolVar(&c.Interactive, "interactive", true, "clients: read commands from a prompt")
 	fs.StringVar(&c.Cmd, "cmd", "", "clients: command to run when not interactive")
 	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")

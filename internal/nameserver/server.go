@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		ttl: coord.LeaseTTLSeconds(cfg.ZkSessionTimeout), start: time.Now().UTC(), sessionID: coord.NewSessionID(),
 	}
 	s.leaderEP.Store("")
-	s.ops = newOpEngine(s, cfg.OpConcurrency)
+	s.ops = newOpEngine(s, cfg.OpConcurrency, cfg.OpCopyConcurrency)
 	s.metrics.isLeader = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "openmldb_nameserver_is_leader", Help: "1 while this nameserver is the leader.",
 	})
