@@ -63,6 +63,15 @@ type PartitionMeta struct {
 	Replicas []ReplicaMeta `json:"replicas"`
 }
 
+// Endpoints maps each replica's id to the tablet that holds it.
+func (p PartitionMeta) Endpoints() map[uint64]string {
+	m := make(map[uint64]string, len(p.Replicas))
+	for _, r := range p.Replicas {
+		m[r.ReplicaID] = r.Endpoint
+	}
+	return m
+}
+
 // ReplicaMeta is one replica's placement.
 type ReplicaMeta struct {
 	Endpoint     string `json:"endpoint"`

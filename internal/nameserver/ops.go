@@ -88,8 +88,8 @@ type opEngine struct {
 	// copyConcurrency bounds the running ops that copy a partition: each
 	// streams a snapshot to a new replica, and a few at once saturate a
 	// small box's CPU, which stalls every partition's writes (measured at
-	// 300,000 rows: longest write gap max 800-1,534 ms with 4 at once,
-	// 665-743 ms one at a time).
+	// 300,000 rows: longest write gap max 800-1,534 ms with 4 copies at
+	// once, 827-916 ms with one; docs/operations/upgrade.md).
 	copyConcurrency int
 	wake            chan struct{}
 }

@@ -32,8 +32,8 @@ const (
 )
 
 // catchUpSlack is how many log entries behind the leader a new replica may
-// be and still count as caught up (entries committed while we looked).
-const catchUpSlack = 8
+// be and still count as caught up.
+const catchUpSlack = replication.CatchUpSlack
 
 func tasksFor(opType string) []string {
 	add := []string{taskAddLearner, taskAddTableInfo, taskWaitCaughtUp, taskPromoteReplica, taskUpdateTableInfo}
@@ -127,24 +127,14 @@ func (s *Server) changeMembership(ctx context.Context, leader string, op *Op, ac
 // steps down when it notices: seconds without writes. So wait until the
 // members that stay have caught up.
 func (s *Server) canCommitWithout(ctx context.Context, op *Op, pm coord.PartitionMeta, leader string, victim uint64) bool {
-	lm, err := s.membership(ctx, leader, op.TID, op.PID)
-	if err != nil {
-		return false
-	}
-	applied := map[uint64]uint64{}
-	for _, r := range pm.Replicas {
-		if r.Endpoint == leader {
-			applied[r.ReplicaID] = lm.Applied
-			continue
+	ok, _, _, err := replication.KeepsUpWithout(pm.Endpoints(), leader, victim, func(ep string) (replication.ReplicaProgress, error) {
+		m, err := s.membership(ctx, ep, op.TID, op.PID)
+		if err != nil {
+			return replication.ReplicaProgress{}, err
 		}
-		if _, voter := lm.Voters[r.ReplicaID]; !voter || r.ReplicaID == victim {
-			continue
-		}
-		if m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID); err == nil {
-			applied[r.ReplicaID] = m.Applied
-		}
-	}
-	return replication.MajorityCaughtUp(lm.Voters, victim, lm.Applied, applied, catchUpSlack)
+		return replication.ReplicaProgress{Voters: m.Voters, Applied: m.Applied}, nil
+	})
+	return err == nil && ok
 }
 
 // transient reports errors worth polling again rather than failing the op.

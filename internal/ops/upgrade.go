@@ -239,39 +239,33 @@ func (t *tool) preUpgradeViolations(ctx context.Context, ep string, plan *Plan) 
 // behind, and stopping ep then would stall the partition's writes.
 func (t *tool) laggingWithout(ctx context.Context, v partView, ep string) string {
 	tm, pm := v.tm, v.pm
-	req := &openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}
-	lm, err := t.membership(ctx, v.leader, req)
-	if err != nil {
-		return fmt.Sprintf("%s pid %d: leader %s does not answer: %v", tm.Table.Name, pm.PID, v.leader, err)
-	}
 	var without uint64
-	applied := map[uint64]uint64{}
-	for _, r := range pm.Replicas {
-		switch {
-		case r.Endpoint == ep:
-			without = r.ReplicaID
-		case r.Endpoint == v.leader:
-			applied[r.ReplicaID] = lm.Applied
-		default:
-			if m, err := t.membership(ctx, r.Endpoint, req); err == nil {
-				applied[r.ReplicaID] = m.Applied
-			}
+	for id, e := range pm.Endpoints() {
+		if e == ep {
+			without = id
 		}
 	}
-	if replication.MajorityCaughtUp(lm.Voters, without, lm.Applied, applied, catchUpSlack) {
-		return ""
+	req := &openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}
+	ok, leaderApplied, applied, err := replication.KeepsUpWithout(pm.Endpoints(), v.leader, without, func(ep string) (replication.ReplicaProgress, error) {
+		m, err := t.membership(ctx, ep, req)
+		if err != nil {
+			return replication.ReplicaProgress{}, err
+		}
+		return replication.ReplicaProgress{Voters: m.Voters, Applied: m.Applied}, nil
+	})
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s pid %d: leader %s does not answer: %v", tm.Table.Name, pm.PID, v.leader, err)
+	case !ok:
+		return fmt.Sprintf("%s pid %d: without %s, too few voters keep up with the leader (applied %v, leader %d)",
+			tm.Table.Name, pm.PID, ep, applied, leaderApplied)
 	}
-	return fmt.Sprintf("%s pid %d: without %s, too few voters keep up with the leader (applied %v, leader %d)",
-		tm.Table.Name, pm.PID, ep, applied, lm.Applied)
+	return ""
 }
 
 // breakerSettle outlasts dragonboat's per-peer circuit breaker (0.5–1 s
 // after a failed write, then a reconnect).
 const breakerSettle = 1500 * time.Millisecond
-
-// catchUpSlack is how many entries behind its leader a replica counts as
-// keeping up (a healthy follower under load is a few behind).
-const catchUpSlack = 8
 
 func (t *tool) membership(ctx context.Context, ep string, req *openmldbv1.MembershipRequest) (*openmldbv1.MembershipResponse, error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -480,7 +474,7 @@ func (t *tool) waitCaughtUp(ctx context.Context, ep string, timeout time.Duratio
 					lagging = fmt.Sprintf("%s pid %d: replicas not answering", tm.Table.Name, pm.PID)
 					continue
 				}
-				if em.Msg.Applied+catchUpSlack < lm.Msg.Applied {
+				if em.Msg.Applied+replication.CatchUpSlack < lm.Msg.Applied {
 					lagging = fmt.Sprintf("%s pid %d: %s applied %d, leader %d", tm.Table.Name, pm.PID, ep, em.Msg.Applied, lm.Msg.Applied)
 				}
 			}

@@ -135,6 +135,44 @@ func ReplicaID(endpoint string) uint64 {
 	return f.Sum64() | 1
 }
 
+// CatchUpSlack is how many log entries behind its leader a replica may be
+// and still count as caught up (entries committed while we looked; a
+// healthy follower under load is a few behind).
+const CatchUpSlack = 8
+
+// ReplicaProgress is what a replica's tablet reports: the group's voters
+// as it sees them, and how far it has applied.
+type ReplicaProgress struct {
+	Voters  map[uint64]string
+	Applied uint64
+}
+
+// KeepsUpWithout asks the leader's tablet and those of the other voters
+// (members maps replica id to tablet; ask queries one) how far they have
+// applied, and reports whether the group, without replica without, still
+// has a majority of voters that keep up with the leader (MajorityCaughtUp).
+// applied is what was learned, for messages.
+func KeepsUpWithout(members map[uint64]string, leaderEP string, without uint64, ask func(ep string) (ReplicaProgress, error)) (ok bool, leaderApplied uint64, applied map[uint64]uint64, err error) {
+	lp, err := ask(leaderEP)
+	if err != nil {
+		return false, 0, nil, err
+	}
+	applied = map[uint64]uint64{}
+	for id, ep := range members {
+		if ep == leaderEP {
+			applied[id] = lp.Applied
+			continue
+		}
+		if _, voter := lp.Voters[id]; !voter || id == without {
+			continue
+		}
+		if p, err := ask(ep); err == nil {
+			applied[id] = p.Applied
+		}
+	}
+	return MajorityCaughtUp(lp.Voters, without, lp.Applied, applied, CatchUpSlack), lp.Applied, applied, nil
+}
+
 // MajorityCaughtUp reports whether, of voters without the one being taken
 // away (removed, or stopped for an upgrade), more than half have applied
 // within slack entries of leaderApplied; applied holds the indexes known,
