@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -16,6 +17,8 @@ import (
 	dblogger "github.com/lni/dragonboat/v4/logger"
 	"github.com/lni/dragonboat/v4/raftio"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+
+	"github.com/openmldb-go/openmldb/internal/replication/raftnet"
 )
 
 // Sentinel errors at the package edge.
@@ -54,8 +57,9 @@ type Config struct {
 
 // Host is a tablet's Raft node host.
 type Host struct {
-	nh  *dragonboat.NodeHost
-	cfg Config
+	nh      *dragonboat.NodeHost
+	cfg     Config
+	redials atomic.Int64
 }
 
 // StepWorkers and LogShards are dragonboat's step-worker and log-shard
@@ -109,6 +113,10 @@ func NewHost(cfg Config) (*Host, error) {
 	eng.ApplyShards = 2
 	eng.CommitShards = 2
 	nhc.Expert.Engine = eng
+	// Our transport speaks dragonboat's wire format but redials a stream
+	// the peer closed instead of tripping the circuit breaker (raftnet's
+	// doc.go says why that matters for a rolling upgrade).
+	nhc.Expert.TransportFactory = raftnet.Factory{Redials: &h.redials}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("starting raft node host on %s: %w", cfg.RaftAddress, err)
@@ -123,6 +131,10 @@ func (h *Host) LeaderUpdated(info raftio.LeaderInfo) {
 		h.cfg.OnLeader(LeaderInfo{ShardID: info.ShardID, ReplicaID: info.ReplicaID, LeaderID: info.LeaderID, Term: info.Term})
 	}
 }
+
+// StreamRedials counts the Raft sends that found their stream to a peer
+// closed (the peer stopped or restarted) and dialled it again.
+func (h *Host) StreamRedials() int64 { return h.redials.Load() }
 
 // Close stops every replica and the host.
 func (h *Host) Close() { h.nh.Close() }

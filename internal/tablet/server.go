@@ -74,6 +74,10 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		return err
 	}
 	d.host = host
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "openmldb_raft_stream_redials_total",
+		Help: "Raft sends that found their stream to a peer closed (the peer stopped or restarted) and dialled it again.",
+	}, func() float64 { return float64(host.StreamRedials()) }))
 	s.data = d
 	path, h := openmldbv1connect.NewTabletHandler(d, server.HandlerOptions()...)
 	hs.Mux.Handle(path, h)
