@@ -256,6 +256,21 @@ func (t *Transport) GetSnapshotConnection(ctx context.Context, target string) (r
 	return &snapshotStream{c: c}, nil
 }
 
+// frameBuf is a sender's frame buffer, reused from frame to frame.
+type frameBuf struct{ b []byte }
+
+// encode builds one frame in the buffer; the frame is valid until the next
+// call. A rare huge frame's buffer is not kept, so that it does not stay
+// pinned per stream.
+func (f *frameBuf) encode(method uint16, sizeHint int, marshal func([]byte) (int, error)) ([]byte, error) {
+	frame, err := appendFrame(f.b[:0], method, sizeHint, marshal)
+	f.b = frame[:0]
+	if cap(f.b) > maxKeptBuffer {
+		f.b = nil
+	}
+	return frame, err
+}
+
 // link is one TCP connection of a stream, with its watcher.
 type link struct {
 	c    net.Conn
@@ -290,7 +305,7 @@ type stream struct {
 	ctx    context.Context
 	target string
 	cur    *link
-	buf    []byte
+	buf    frameBuf
 }
 
 var _ raftio.IConnection = (*stream)(nil)
@@ -313,13 +328,9 @@ func (s *stream) redial() error {
 // new connection. Only when the peer cannot be reached is an error
 // returned, which is dragonboat's cue to mark it unreachable.
 func (s *stream) SendMessageBatch(batch pb.MessageBatch) error {
-	frame, err := appendFrame(s.buf[:0], methodBatch, batch.SizeUpperLimit(), batch.MarshalTo)
+	frame, err := s.buf.encode(methodBatch, batch.SizeUpperLimit(), batch.MarshalTo)
 	if err != nil {
 		return fmt.Errorf("raft transport: encoding a message batch: %w", err)
-	}
-	s.buf = frame[:0]
-	if cap(s.buf) > maxKeptBuffer {
-		s.buf = nil // a rare huge batch must not stay pinned per stream
 	}
 	var lastErr error
 	for attempt := 0; attempt < 2; attempt++ {
@@ -356,20 +367,16 @@ func (s *stream) Close() {
 // again from the start.
 type snapshotStream struct {
 	c   net.Conn
-	buf []byte
+	buf frameBuf
 }
 
 var _ raftio.ISnapshotConnection = (*snapshotStream)(nil)
 
 // SendChunk implements raftio.ISnapshotConnection.
 func (s *snapshotStream) SendChunk(ch pb.Chunk) error {
-	frame, err := appendFrame(s.buf[:0], methodChunk, ch.Size(), ch.MarshalTo)
+	frame, err := s.buf.encode(methodChunk, ch.Size(), ch.MarshalTo)
 	if err != nil {
 		return fmt.Errorf("raft transport: encoding a snapshot chunk: %w", err)
-	}
-	s.buf = frame[:0]
-	if cap(s.buf) > maxKeptBuffer {
-		s.buf = nil
 	}
 	_ = s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if _, err := s.c.Write(frame); err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lni/dragonboat/v4/raftio"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 )
 
@@ -67,6 +68,19 @@ func startAt(t *testing.T, addr string, s *sink) *Transport {
 	}
 	t.Cleanup(func() { _ = tr.Close() })
 	return tr
+}
+
+// streamTo returns a sending transport and its message stream to addr,
+// closed when the test ends.
+func streamTo(t *testing.T, addr string) (*Transport, raftio.IConnection) {
+	t.Helper()
+	tx := New("127.0.0.1:0", nil, nil)
+	conn, err := tx.GetConnection(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	return tx, conn
 }
 
 func batchOf(shard uint64, cmds ...string) pb.MessageBatch {
@@ -150,12 +164,7 @@ func TestFrameRoundTripAndRejects(t *testing.T) {
 func TestSendAndReceive(t *testing.T) {
 	s := newSink()
 	rx := startAt(t, "127.0.0.1:0", s)
-	tx := New("127.0.0.1:0", nil, nil)
-	conn, err := tx.GetConnection(context.Background(), rx.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	tx, conn := streamTo(t, rx.Addr())
 	for i := 0; i < 100; i++ {
 		if err := conn.SendMessageBatch(batchOf(uint64(i), "v")); err != nil {
 			t.Fatal(err)
@@ -181,12 +190,7 @@ func TestPeerRestartLosesNothing(t *testing.T) {
 	s1 := newSink()
 	rx := startAt(t, "127.0.0.1:0", s1)
 	addr := rx.Addr()
-	tx := New("127.0.0.1:0", nil, nil)
-	conn, err := tx.GetConnection(context.Background(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	tx, conn := streamTo(t, addr)
 	if err := conn.SendMessageBatch(batchOf(1, "before")); err != nil {
 		t.Fatal(err)
 	}
@@ -212,15 +216,10 @@ func TestPeerRestartLosesNothing(t *testing.T) {
 func TestPeerDownIsAnError(t *testing.T) {
 	s := newSink()
 	rx := startAt(t, "127.0.0.1:0", s)
-	tx := New("127.0.0.1:0", nil, nil)
-	conn, err := tx.GetConnection(context.Background(), rx.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	tx, conn := streamTo(t, rx.Addr())
 	_ = rx.Close()
 	time.Sleep(50 * time.Millisecond)
-	err = conn.SendMessageBatch(batchOf(1, "x"))
+	err := conn.SendMessageBatch(batchOf(1, "x"))
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("send to a stopped peer: %v, want an unreachable error", err)
 	}
@@ -247,12 +246,7 @@ func TestGarbageClosesOnlyThatStream(t *testing.T) {
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("the receiver kept a stream that sent garbage open")
 	}
-	tx := New("127.0.0.1:0", nil, nil)
-	conn, err := tx.GetConnection(context.Background(), rx.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := streamTo(t, rx.Addr())
 	if err := conn.SendMessageBatch(batchOf(9, "ok")); err != nil {
 		t.Fatal(err)
 	}
@@ -310,12 +304,7 @@ func TestCloseStopsServing(t *testing.T) {
 	s := newSink()
 	rx := startAt(t, "127.0.0.1:0", s)
 	addr := rx.Addr()
-	tx := New("127.0.0.1:0", nil, nil)
-	conn, err := tx.GetConnection(context.Background(), addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	streamTo(t, addr) // an open incoming stream Close must not wait for
 	done := make(chan struct{})
 	go func() { _ = rx.Close(); close(done) }()
 	select {
