@@ -26,10 +26,11 @@ const (
 	// stream for at most this long; dragonboat queues, then drops, messages
 	// meanwhile, which Raft tolerates.
 	dialTimeout = 2 * time.Second
-	// writeTimeout bounds one frame's write: a peer that stopped reading
-	// (hung, or its host gone without a FIN) fails the send instead of
-	// blocking the stream for ever.
+	// writeTimeout bounds the write of one piece of a frame: a peer that
+	// stopped reading (hung, or its host gone without a FIN) fails the send
+	// instead of blocking the stream for ever.
 	writeTimeout = 5 * time.Second
+	writePiece   = 1 << 20
 	// poisonAckTimeout bounds how long a snapshot sender waits for the
 	// receiver to confirm it read every chunk.
 	poisonAckTimeout = 10 * time.Second
@@ -256,6 +257,22 @@ func (t *Transport) GetSnapshotConnection(ctx context.Context, target string) (r
 	return &snapshotStream{c: c}, nil
 }
 
+// writeFrame writes a frame in pieces of at most writePiece bytes, each
+// with its own deadline: a large catch-up batch on a slow link is not
+// failed by a deadline meant to catch a peer that stopped reading, and a
+// small frame still goes out in one write.
+func writeFrame(c net.Conn, frame []byte) error {
+	for len(frame) > 0 {
+		n := min(len(frame), writePiece)
+		_ = c.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := c.Write(frame[:n]); err != nil {
+			return err
+		}
+		frame = frame[n:]
+	}
+	return nil
+}
+
 // frameBuf is a sender's frame buffer, reused from frame to frame.
 type frameBuf struct{ b []byte }
 
@@ -342,8 +359,7 @@ func (s *stream) SendMessageBatch(batch pb.MessageBatch) error {
 				return fmt.Errorf("raft transport: %s unreachable: %w", s.target, err)
 			}
 		}
-		_ = s.cur.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := s.cur.c.Write(frame); err != nil {
+		if err := writeFrame(s.cur.c, frame); err != nil {
 			lastErr = err
 			_ = s.cur.c.Close()
 			s.cur = nil
@@ -378,8 +394,7 @@ func (s *snapshotStream) SendChunk(ch pb.Chunk) error {
 	if err != nil {
 		return fmt.Errorf("raft transport: encoding a snapshot chunk: %w", err)
 	}
-	_ = s.c.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := s.c.Write(frame); err != nil {
+	if err := writeFrame(s.c, frame); err != nil {
 		return fmt.Errorf("raft transport: sending a snapshot chunk: %w", err)
 	}
 	return nil

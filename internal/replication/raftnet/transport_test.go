@@ -170,7 +170,15 @@ func TestSendAndReceive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.wait(t, 100)
+	// A batch larger than one write piece arrives whole and in order.
+	big := strings.Repeat("b", 5*writePiece+17)
+	if err := conn.SendMessageBatch(batchOf(100, big)); err != nil {
+		t.Fatal(err)
+	}
+	s.wait(t, 101)
+	if c := cmdsOf(s.batches[100]); len(c) != 1 || c[0] != big {
+		t.Fatal("the large batch arrived damaged")
+	}
 	for i, b := range s.batches {
 		if b.Requests[0].ShardID != uint64(i) {
 			t.Fatalf("batch %d carries shard %d: out of order", i, b.Requests[0].ShardID)
