@@ -102,6 +102,8 @@ type Config struct {
 
 	// tablet
 	GCInterval time.Duration
+	// StreamBandwidthLimit paces each outgoing snapshot copy (bytes/s, 0: unpaced).
+	StreamBandwidthLimit int64
 
 	// ops
 	OpenmldbBinPath    string
@@ -156,6 +158,7 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.StringVar(&c.Cmd, "cmd", "", "clients: command to run when not interactive")
 	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")
 	fs.DurationVar(&c.GCInterval, "gc_interval", 60*time.Second, "tablet: how often expired rows are removed")
+	fs.Int64Var(&c.StreamBandwidthLimit, "stream_bandwidth_limit", DefaultStreamBandwidthLimit, "tablet: bytes per second each outgoing snapshot copy (a new or temporary replica) is paced to; 0: unpaced")
 	fs.StringVar(&c.OpenmldbBinPath, "openmldb_bin_path", "./bin/openmldb", "ops: the openmldb binary (kept for OpenMLDB compatibility)")
 	fs.StringVar(&r.endpoints, "endpoints", "", "ops: comma list of tablet endpoints the command works on")
 	fs.StringVar(&c.StatFile, "statfile", "", "ops: file to append pre-upgrade's plan lines to")
@@ -167,6 +170,12 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.DurationVar(&c.RestartWindow, "restart_window", 60*time.Second, "mon: window for --max_restarts")
 	return fs, r
 }
+
+// DefaultStreamBandwidthLimit is 32 MiB/s. On the 2-core test machine an
+// unpaced copy of a partition made every other partition's writes stall
+// for up to 1.4-2.7 s; paced at 32 MiB/s, 1.05 s, and pre-upgrade was no
+// slower (bench/run.sh --quick at 500,000 rows, docs/operations/upgrade.md).
+const DefaultStreamBandwidthLimit = 32 << 20
 
 type rawFlags struct {
 	endpoints          string
@@ -251,6 +260,9 @@ func (c *Config) validate(raw *rawFlags) error {
 		}
 		if c.DBRootPath == "" {
 			return errors.New("--db_root_path must not be empty")
+		}
+		if c.StreamBandwidthLimit < 0 {
+			return fmt.Errorf("--stream_bandwidth_limit must be 0 (unpaced) or a positive number of bytes per second, got %d", c.StreamBandwidthLimit)
 		}
 	case "mon":
 		if len(c.Args) == 0 {

@@ -62,21 +62,23 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no role":        {nil, "--role is required"},
-		"unknown role":   {[]string{"--role=x"}, "unknown role"},
-		"unknown flag":   {[]string{"--role=tablet", "--x=1"}, "unknown flag --x"},
-		"bad bool":       {[]string{"--role=tablet", "--auto_failover=maybe"}, "auto_failover"},
-		"bad int":        {[]string{"--role=tablet", "--zk_session_timeout=abc"}, "zk_session_timeout"},
-		"nonpositive":    {[]string{"--role=tablet", "--zk_session_timeout=0"}, "must be positive"},
-		"flagfile loop":  {[]string{"--flagfile=" + loop}, "nested more than"},
-		"flagfile arg":   {[]string{"--flagfile"}, "needs a file name"},
-		"root path":      {[]string{"--role=tablet", "--zk_root_path=openmldb"}, "must start with /"},
-		"root slash":     {[]string{"--role=tablet", "--zk_root_path=/a/"}, "not end with /"},
-		"empty zk":       {[]string{"--role=tablet", "--zk_cluster=,"}, "at least one"},
-		"raft=endpoint":  {[]string{"--role=tablet", "--raft_endpoint=127.0.0.1:10921"}, "must differ"},
-		"mon no command": {[]string{"--role=mon"}, "needs the command"},
-		"dup member":     {[]string{"--role=coord", "--initial_cluster=a=127.0.0.1:1,a=127.0.0.1:2"}, "appears twice"},
-		"bad level":      {[]string{"--role=tablet", "--log_level=loud"}, "--log_level"},
+		"no role":            {nil, "--role is required"},
+		"unknown role":       {[]string{"--role=x"}, "unknown role"},
+		"unknown flag":       {[]string{"--role=tablet", "--x=1"}, "unknown flag --x"},
+		"bad bool":           {[]string{"--role=tablet", "--auto_failover=maybe"}, "auto_failover"},
+		"bad int":            {[]string{"--role=tablet", "--zk_session_timeout=abc"}, "zk_session_timeout"},
+		"nonpositive":        {[]string{"--role=tablet", "--zk_session_timeout=0"}, "must be positive"},
+		"flagfile loop":      {[]string{"--flagfile=" + loop}, "nested more than"},
+		"flagfile arg":       {[]string{"--flagfile"}, "needs a file name"},
+		"root path":          {[]string{"--role=tablet", "--zk_root_path=openmldb"}, "must start with /"},
+		"root slash":         {[]string{"--role=tablet", "--zk_root_path=/a/"}, "not end with /"},
+		"empty zk":           {[]string{"--role=tablet", "--zk_cluster=,"}, "at least one"},
+		"raft=endpoint":      {[]string{"--role=tablet", "--raft_endpoint=127.0.0.1:10921"}, "must differ"},
+		"negative bandwidth": {[]string{"--role=tablet", "--stream_bandwidth_limit=-1"}, "stream_bandwidth_limit"},
+		"bad bandwidth":      {[]string{"--role=tablet", "--stream_bandwidth_limit=32MB"}, "stream_bandwidth_limit"},
+		"mon no command":     {[]string{"--role=mon"}, "needs the command"},
+		"dup member":         {[]string{"--role=coord", "--initial_cluster=a=127.0.0.1:1,a=127.0.0.1:2"}, "appears twice"},
+		"bad level":          {[]string{"--role=tablet", "--log_level=loud"}, "--log_level"},
 	}
 	for name, tc := range cases {
 		_, err := Parse(tc.args)

@@ -52,7 +52,9 @@ type Config struct {
 	HeartbeatRTT   uint64
 	// SnapshotEntries: take a snapshot every this many applied entries.
 	SnapshotEntries uint64
-	OnLeader        func(LeaderInfo)
+	// SnapshotBytesPerSecond paces each outgoing snapshot stream (0: unpaced).
+	SnapshotBytesPerSecond int64
+	OnLeader               func(LeaderInfo)
 }
 
 // Host is a tablet's Raft node host.
@@ -116,7 +118,7 @@ func NewHost(cfg Config) (*Host, error) {
 	// Our transport speaks dragonboat's wire format but redials a stream
 	// the peer closed instead of tripping the circuit breaker (raftnet's
 	// doc.go says why that matters for a rolling upgrade).
-	nhc.Expert.TransportFactory = raftnet.Factory{Redials: &h.redials}
+	nhc.Expert.TransportFactory = raftnet.Factory{Redials: &h.redials, SnapshotBytesPerSecond: cfg.SnapshotBytesPerSecond}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("starting raft node host on %s: %w", cfg.RaftAddress, err)

@@ -68,7 +68,8 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	d := &data{s: s, parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
 	host, err := replication.NewHost(replication.Config{
 		Dir: filepath.Join(cfg.DBRootPath, "raft"), RaftAddress: cfg.RaftEndpoint,
-		OnLeader: func(replication.LeaderInfo) { d.signalStatus() },
+		SnapshotBytesPerSecond: cfg.StreamBandwidthLimit,
+		OnLeader:               func(replication.LeaderInfo) { d.signalStatus() },
 	})
 	if err != nil {
 		return err

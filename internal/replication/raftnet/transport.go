@@ -47,6 +47,10 @@ type Factory struct {
 	// Redials, when set, counts the sends that found their stream closed
 	// by the peer, or failing, and dialled it again.
 	Redials *atomic.Int64
+	// SnapshotBytesPerSecond, when positive, paces each outgoing snapshot
+	// stream to this rate, so that copying a partition does not take the
+	// CPU and disk from every other partition's writes at once.
+	SnapshotBytesPerSecond int64
 }
 
 // Create implements dbconfig.TransportFactory.
@@ -55,6 +59,7 @@ func (f Factory) Create(nhc dbconfig.NodeHostConfig, onBatch raftio.MessageHandl
 	if f.Redials != nil {
 		t.redials = f.Redials
 	}
+	t.snapshotRate = f.SnapshotBytesPerSecond
 	return t
 }
 
@@ -76,6 +81,8 @@ type Transport struct {
 
 	// redials counts sends that found their stream dead and dialled again.
 	redials *atomic.Int64
+	// snapshotRate paces outgoing snapshot streams (bytes/s; 0: unpaced).
+	snapshotRate int64
 }
 
 var _ raftio.ITransport = (*Transport)(nil)
@@ -254,7 +261,7 @@ func (t *Transport) GetSnapshotConnection(ctx context.Context, target string) (r
 	if err != nil {
 		return nil, err
 	}
-	return &snapshotStream{c: c}, nil
+	return &snapshotStream{c: c, rate: t.snapshotRate, start: time.Now()}, nil
 }
 
 // writeFrame writes a frame in pieces of at most writePiece bytes, each
@@ -382,8 +389,11 @@ func (s *stream) Close() {
 // chunk stream that breaks fails the snapshot, and dragonboat sends it
 // again from the start.
 type snapshotStream struct {
-	c   net.Conn
-	buf frameBuf
+	c     net.Conn
+	buf   frameBuf
+	rate  int64 // bytes per second; 0: unpaced
+	start time.Time
+	sent  int64
 }
 
 var _ raftio.ISnapshotConnection = (*snapshotStream)(nil)
@@ -396,6 +406,13 @@ func (s *snapshotStream) SendChunk(ch pb.Chunk) error {
 	}
 	if err := writeFrame(s.c, frame); err != nil {
 		return fmt.Errorf("raft transport: sending a snapshot chunk: %w", err)
+	}
+	s.sent += int64(len(frame))
+	if s.rate > 0 {
+		due := s.start.Add(time.Duration(float64(s.sent) / float64(s.rate) * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
 	}
 	return nil
 }

@@ -327,3 +327,33 @@ func TestCloseStopsServing(t *testing.T) {
 		t.Fatal("Start after Close succeeded")
 	}
 }
+
+// A paced snapshot stream cannot finish sooner than its bytes allow. (Only
+// the lower bound is checked: a slow machine makes it longer, never shorter.)
+func TestSnapshotPacing(t *testing.T) {
+	s := newSink()
+	rx := startAt(t, "127.0.0.1:0", s)
+	tx := New("127.0.0.1:0", nil, nil)
+	tx.snapshotRate = 8 << 20
+	sc, err := tx.GetSnapshotConnection(context.Background(), rx.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	data := make([]byte, 1<<20)
+	for i := uint64(0); i < 4; i++ {
+		if err := sc.SendChunk(pb.Chunk{ShardID: 1, ChunkId: i, ChunkCount: 4, Data: data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc.Close()
+	if took, least := time.Since(start), 490*time.Millisecond; took < least {
+		t.Fatalf("4 MiB at 8 MiB/s took %s, want at least %s", took, least)
+	}
+	s.mu.Lock()
+	n := len(s.chunks)
+	s.mu.Unlock()
+	if n != 4 {
+		t.Fatalf("%d chunks arrived, want 4", n)
+	}
+}
