@@ -31,10 +31,6 @@ const (
 	taskRestoreLeader    = "kRestoreLeader" // recoverendpoint need_restore: lead where placed first
 )
 
-// catchUpSlack is how many log entries behind the leader a new replica may
-// be and still count as caught up.
-const catchUpSlack = replication.CatchUpSlack
-
 func tasksFor(opType string) []string {
 	add := []string{taskAddLearner, taskAddTableInfo, taskWaitCaughtUp, taskPromoteReplica, taskUpdateTableInfo}
 	del := []string{taskDelReplica, taskDelTableInfo}
@@ -248,7 +244,7 @@ func (s *Server) runTask(ctx context.Context, op *Op, task string) (done bool, s
 		if err != nil {
 			return false, 0, nil // replica not started yet
 		}
-		return dm.Applied+catchUpSlack >= lm.Applied, 0, nil
+		return dm.Applied+replication.CatchUpSlack >= lm.Applied, 0, nil
 	case taskDelReplica:
 		victim := op.victim()
 		r, ok := replicaOn(pm, victim)
@@ -358,7 +354,7 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	if err1 != nil || err2 != nil {
 		return false, 0, nil
 	}
-	if _, voter := tmem.Voters[r.ReplicaID]; !voter || tmem.ConfigChangeId < lm.ConfigChangeId || tmem.Applied+catchUpSlack < lm.Applied {
+	if _, voter := tmem.Voters[r.ReplicaID]; !voter || tmem.ConfigChangeId < lm.ConfigChangeId || tmem.Applied+replication.CatchUpSlack < lm.Applied {
 		return false, 0, nil
 	}
 	if t, ok := lastTransfer.Load(op.ID); !ok || time.Since(t.(time.Time)) > 1200*time.Millisecond {

@@ -239,14 +239,15 @@ func (t *tool) preUpgradeViolations(ctx context.Context, ep string, plan *Plan) 
 // behind, and stopping ep then would stall the partition's writes.
 func (t *tool) laggingWithout(ctx context.Context, v partView, ep string) string {
 	tm, pm := v.tm, v.pm
+	members := pm.Endpoints()
 	var without uint64
-	for id, e := range pm.Endpoints() {
+	for id, e := range members {
 		if e == ep {
 			without = id
 		}
 	}
 	req := &openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}
-	ok, leaderApplied, applied, err := replication.KeepsUpWithout(pm.Endpoints(), v.leader, without, func(ep string) (replication.ReplicaProgress, error) {
+	ok, leaderApplied, applied, err := replication.KeepsUpWithout(members, v.leader, without, func(ep string) (replication.ReplicaProgress, error) {
 		m, err := t.membership(ctx, ep, req)
 		if err != nil {
 			return replication.ReplicaProgress{}, err
