@@ -20,8 +20,14 @@ import (
 
 const oldVersion, newVersion = "1.0.0", "1.1.0"
 
-// gapDebugThreshold: with GAP_DEBUG set, write gaps longer than this are printed.
-const gapDebugThreshold = 100 * time.Millisecond
+// gapDebugThreshold: with GAP_DEBUG set, write gaps longer than this are
+// printed; GAP_DEBUG may name the threshold itself (GAP_DEBUG=60ms).
+var gapDebugThreshold = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("GAP_DEBUG")); err == nil {
+		return d
+	}
+	return 100 * time.Millisecond
+}()
 
 // gapWriters writes unique rows to every table and partition, records every
 // acknowledged row and, per partition, the longest gap between successes.
