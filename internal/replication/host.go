@@ -319,6 +319,27 @@ func (h *Host) AddNonVoting(ctx context.Context, shardID, replicaID uint64, addr
 	return h.mapErr(shardID, h.nh.SyncRequestAddNonVoting(ctx, shardID, replicaID, addr, 0))
 }
 
+// SnapshotAndCompact takes a snapshot of the group's state machine on this
+// host now and drops all but the last copyLogOverhead entries of the log
+// behind it. A replica added next then receives that snapshot (paced like
+// every snapshot stream) instead of the group's whole log, which it would
+// have to append to its own log store, fsync and apply entry by entry.
+// Returns the snapshot's index.
+func (h *Host) SnapshotAndCompact(ctx context.Context, shardID uint64) (uint64, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	idx, err := h.nh.SyncRequestSnapshot(ctx, shardID, dragonboat.SnapshotOption{OverrideCompactionOverhead: true, CompactionOverhead: copyLogOverhead})
+	if err != nil {
+		return 0, h.mapErr(shardID, err)
+	}
+	return idx, nil
+}
+
+// copyLogOverhead is how many entries SnapshotAndCompact keeps behind the
+// snapshot, so that followers a few entries behind still catch up from
+// the log.
+const copyLogOverhead = 64
+
 // Promote makes a non-voting replica (or a new one) a voter.
 func (h *Host) Promote(ctx context.Context, shardID, replicaID uint64, addr string) error {
 	ctx, cancel := bounded(ctx)

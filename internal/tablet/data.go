@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -26,6 +27,9 @@ type hosted struct {
 	meta    coord.PartitionMeta
 	batch   *batcher
 	created time.Time
+	// copySnapshot is the index of the snapshot this replica took, as
+	// leader, for the last replica added to its group (0: none).
+	copySnapshot atomic.Uint64
 }
 
 // data is the tablet's data plane: the replicas it hosts, reconciled with
