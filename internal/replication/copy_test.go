@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +132,25 @@ func TestSnapshotAndCompactCopiesBySnapshot(t *testing.T) {
 		t.Fatalf("replica added after SnapshotAndCompact: %d entries applied, %d snapshots loaded; want <= %d and 1", applied, loads, copyLogOverhead+10)
 	}
 	t.Logf("after SnapshotAndCompact (index %d) the new replica loaded the snapshot and applied %d entries", idx, applied)
+}
+
+// Membership asked of a replica that knows no leader fails at once, not
+// after the caller's deadline (dragonboat drops such a read silently).
+func TestMembershipWithoutLeaderFailsAtOnce(t *testing.T) {
+	addr := freeAddr(t)
+	h, err := NewHost(Config{Dir: t.TempDir(), RaftAddress: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	// A 2-voter group whose other member never starts: no leader, ever.
+	if err := h.StartReplica(11, 1, map[uint64]string{1: addr, 2: freeAddr(t)}, false, false, func() StateMachine { return &countingSM{} }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, err = h.Membership(ctx, 11)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "knows no leader") {
+		t.Fatalf("Membership without a leader: %v; want ErrUnavailable saying it knows no leader", err)
+	}
 }

@@ -299,7 +299,15 @@ type Membership struct {
 
 // Membership returns the group's configuration as this replica has applied it.
 func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, error) {
-	ctx, cancel := bounded(ctx)
+	// The read is linearizable, and dragonboat drops one asked of a
+	// replica that knows no leader yet (a new replica before its first
+	// heartbeat, say) without failing it: the call would then wait out
+	// the caller's whole deadline. Callers poll, so answer at once, and
+	// bound the wait for a read dropped for another reason.
+	if _, _, ok := h.Leader(shardID); !ok {
+		return Membership{}, fmt.Errorf("%w: shard %d: this replica knows no leader yet", ErrUnavailable, shardID)
+	}
+	ctx, cancel := context.WithTimeout(ctx, membershipReadTimeout)
 	defer cancel()
 	m, err := h.nh.SyncGetShardMembership(ctx, shardID)
 	if err != nil {
@@ -311,6 +319,10 @@ func (h *Host) Membership(ctx context.Context, shardID uint64) (Membership, erro
 	}
 	return out, nil
 }
+
+// membershipReadTimeout bounds Membership's linearizable read, which takes
+// one heartbeat round when it is not dropped.
+const membershipReadTimeout = time.Second
 
 // AddNonVoting adds a replica that receives the log but does not vote.
 func (h *Host) AddNonVoting(ctx context.Context, shardID, replicaID uint64, addr string) error {
