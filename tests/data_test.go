@@ -18,7 +18,7 @@ import (
 	"github.com/openmldb-go/openmldb/tests/cluster"
 )
 
-func connectSDK(t *testing.T, c *cluster.Cluster) *client.Client {
+func connectSDK(t testing.TB, c *cluster.Cluster) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -13,7 +13,7 @@ import (
 
 type opRow = map[string]string
 
-func showOps(t *testing.T, c *cluster.Cluster) ([]opRow, string) {
+func showOps(t testing.TB, c *cluster.Cluster) ([]opRow, string) {
 	t.Helper()
 	out, err := c.NSClient(cluster.Ctx(t), "showopstatus", "--database=db")
 	if err != nil {
@@ -27,7 +27,7 @@ func showOps(t *testing.T, c *cluster.Cluster) ([]opRow, string) {
 }
 
 // waitOps waits until every op is finished and returns them.
-func waitOpsFinished(t *testing.T, c *cluster.Cluster, timeout time.Duration) []opRow {
+func waitOpsFinished(t testing.TB, c *cluster.Cluster, timeout time.Duration) []opRow {
 	t.Helper()
 	var rows []opRow
 	cluster.Eventually(t, timeout, "ops finished", func() error {
@@ -43,7 +43,7 @@ func waitOpsFinished(t *testing.T, c *cluster.Cluster, timeout time.Duration) []
 	return rows
 }
 
-func replicasOf(t *testing.T, cli *client.Client, table string, pid uint32) (eps []string, leader string) {
+func replicasOf(t testing.TB, cli *client.Client, table string, pid uint32) (eps []string, leader string) {
 	t.Helper()
 	for _, tm := range cli.Tables("db") {
 		if tm.Table.Name != table {

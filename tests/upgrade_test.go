@@ -182,6 +182,12 @@ func runStep(t *testing.T, what string, f func() (string, error)) string {
 // rollingUpgrade performs the seed's procedure literally on a live cluster.
 func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets int) {
 	oldRel, newRel := cluster.Release(t, oldVersion), cluster.Release(t, newVersion)
+	if dir := os.Getenv("UPGRADE_FROM_RELEASE"); dir != "" {
+		// A release built from an older commit (git worktree, then
+		// `bash release/package.sh DIR 1.0.0`): the upgrade from what
+		// operators actually run, not from this tree under another name.
+		oldRel = dir
+	}
 	nodes, data := cluster.NodeDirs(t)
 	if os.Getenv("UPGRADE_BIN_ON_DISK") != "" {
 		// For comparison: node directories on the shared disk too.

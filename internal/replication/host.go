@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -29,13 +30,30 @@ var (
 )
 
 // StateMachine is what a partition replica applies. Apply and Save are
-// never called concurrently with each other; Lookup may run concurrently.
+// never called concurrently with each other; Load runs with Apply
+// excluded. A StateMachine that is also a Preparer has its snapshots
+// written while Apply runs (see Preparer).
 type StateMachine interface {
 	// Apply applies one committed command at log index and returns a value for the proposer.
 	Apply(index uint64, cmd []byte) (uint64, []byte)
 	Save(w *bufio.Writer) error
 	Load(r *bufio.Reader) error
 	Close() error
+}
+
+// Preparer is a StateMachine whose snapshot is captured quickly, with
+// Apply excluded, and written out while Apply goes on. A StateMachine that
+// is not one has Apply excluded for the whole of a save, and dragonboat's
+// apply worker, which serves several partitions, waits behind it.
+type Preparer interface {
+	Prepare() (SaveFunc, error)
+}
+
+// SaveFunc writes what Prepare captured; Release frees it when the save
+// is abandoned (it is safe to call after Save, and more than once).
+type SaveFunc struct {
+	Save    func(w *bufio.Writer) error
+	Release func()
 }
 
 // LeaderInfo reports a leader change seen by this host.
@@ -227,13 +245,66 @@ func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string
 		// from the one it was bootstrapped with.
 		members = nil
 	}
-	err := h.nh.StartReplica(members, join, func(_, _ uint64) sm.IStateMachine {
-		return &adapter{sm: create()}
-	}, cfg)
+	machine := create()
+	_, concurrent := machine.(Preparer)
+	restart := h.nh.HasNodeInfo(shardID, replicaID)
+	if concurrent && restart && !h.madeConcurrent(shardID, replicaID) {
+		// Made by a build before concurrent snapshots: dragonboat records
+		// a replica's state machine kind and refuses to restart it as the
+		// other (both write the same snapshot bytes, so one group may mix
+		// them). It keeps saving with applies held until it is re-created.
+		concurrent = false
+	}
+	err := h.start(members, join, cfg, machine, concurrent)
+	if errors.Is(err, dragonboat.ErrInvalidShardSettings) && restart {
+		// The marker below was lost (a crash right after the start): the
+		// other kind is the recorded one.
+		concurrent = !concurrent
+		err = h.start(members, join, cfg, machine, concurrent)
+	}
+	if err == nil && concurrent {
+		h.markConcurrent(shardID, replicaID)
+	}
 	if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
 		return nil
 	}
 	return err
+}
+
+// kindMarker is the file that says this host's replica of a group was
+// started as a concurrent state machine, so that its restarts pick that
+// kind first instead of failing dragonboat's check with the other.
+func (h *Host) kindMarker(shardID, replicaID uint64) string {
+	return filepath.Join(h.cfg.Dir, "concurrent-replicas", fmt.Sprintf("%d-%d", shardID, replicaID))
+}
+
+func (h *Host) madeConcurrent(shardID, replicaID uint64) bool {
+	_, err := os.Stat(h.kindMarker(shardID, replicaID))
+	return err == nil
+}
+
+// markConcurrent records the kind; losing the marker costs only a failed
+// first attempt at the next restart.
+func (h *Host) markConcurrent(shardID, replicaID uint64) {
+	path := h.kindMarker(shardID, replicaID)
+	if _, err := os.Stat(path); err == nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+		_ = os.WriteFile(path, nil, 0o644)
+	}
+}
+
+func (h *Host) start(members map[uint64]string, join bool, cfg dbconfig.Config, machine StateMachine, concurrent bool) error {
+	if concurrent {
+		prep, _ := machine.(Preparer)
+		return h.nh.StartConcurrentReplica(members, join, func(_, _ uint64) sm.IConcurrentStateMachine {
+			return &concurrentAdapter{sm: machine, prep: prep}
+		}, cfg)
+	}
+	return h.nh.StartReplica(members, join, func(_, _ uint64) sm.IStateMachine {
+		return &adapter{sm: machine}
+	}, cfg)
 }
 
 // StopReplica stops this host's replica of a group and, with removeData,
@@ -245,7 +316,10 @@ func (h *Host) StopReplica(ctx context.Context, shardID, replicaID uint64, remov
 		return err
 	}
 	if removeData {
-		return h.nh.SyncRemoveData(ctx, shardID, replicaID)
+		if err := h.nh.SyncRemoveData(ctx, shardID, replicaID); err != nil {
+			return err
+		}
+		_ = os.Remove(h.kindMarker(shardID, replicaID))
 	}
 	return nil
 }
@@ -407,6 +481,87 @@ func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, _ <-chan
 }
 
 func (a *adapter) Close() error { return a.sm.Close() }
+
+// concurrentAdapter turns our StateMachine into dragonboat's
+// IConcurrentStateMachine: dragonboat calls PrepareSnapshot with Update
+// excluded and SaveSnapshot while Update runs again. Without a Preparer
+// (a replica recorded as concurrent restarted by a build whose machine
+// cannot prepare) saves exclude updates through mu instead.
+type concurrentAdapter struct {
+	sm   StateMachine
+	prep Preparer
+	mu   sync.RWMutex
+
+	// pending is the last prepared snapshot not yet written: dragonboat
+	// runs one save per group at a time, and may drop a prepared one
+	// (a failed snapshot file), so the next Prepare or Close releases it.
+	pendingMu sync.Mutex
+	pending   *SaveFunc
+}
+
+func (a *concurrentAdapter) Update(entries []sm.Entry) ([]sm.Entry, error) {
+	if a.prep == nil {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+	}
+	for i := range entries {
+		v, data := a.sm.Apply(entries[i].Index, entries[i].Cmd)
+		entries[i].Result = sm.Result{Value: v, Data: data}
+	}
+	return entries, nil
+}
+
+func (a *concurrentAdapter) Lookup(any) (any, error) { return nil, nil }
+
+func (a *concurrentAdapter) PrepareSnapshot() (any, error) {
+	if a.prep == nil {
+		return nil, nil
+	}
+	f, err := a.prep.Prepare()
+	if err != nil {
+		return nil, err
+	}
+	a.pendingMu.Lock()
+	if a.pending != nil {
+		a.pending.Release()
+	}
+	a.pending = &f
+	a.pendingMu.Unlock()
+	return &f, nil
+}
+
+func (a *concurrentAdapter) SaveSnapshot(ctx any, w io.Writer, _ sm.ISnapshotFileCollection, _ <-chan struct{}) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	f, ok := ctx.(*SaveFunc)
+	if !ok {
+		a.mu.RLock()
+		defer a.mu.RUnlock()
+		return a.sm.Save(bw)
+	}
+	defer func() {
+		f.Release()
+		a.pendingMu.Lock()
+		if a.pending == f {
+			a.pending = nil
+		}
+		a.pendingMu.Unlock()
+	}()
+	return f.Save(bw)
+}
+
+func (a *concurrentAdapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, _ <-chan struct{}) error {
+	return a.sm.Load(bufio.NewReaderSize(r, 1<<16))
+}
+
+func (a *concurrentAdapter) Close() error {
+	a.pendingMu.Lock()
+	if a.pending != nil {
+		a.pending.Release()
+		a.pending = nil
+	}
+	a.pendingMu.Unlock()
+	return a.sm.Close()
+}
 
 // bounded gives dragonboat's Sync calls the deadline they require.
 func bounded(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -19,7 +19,11 @@ func (r ref) slab() int         { return int(r >> 32) }
 func (r ref) off() int          { return int(uint32(r)) }
 
 type slab struct {
+	// data is allocated at full size and never re-sliced: rows are
+	// written past used, under the arena lock, while readers (and
+	// snapshot saves) read rows before it without that lock.
 	data []byte
+	used int
 	// live counts index entries that point into this slab; at zero (and not
 	// the slab being filled) the slab is freed.
 	live atomic.Int64
@@ -42,16 +46,16 @@ func (a *arena) add(row []byte, refs int) ref {
 	need := binary.MaxVarintLen32 + len(row)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.cur < 0 || len(a.slabs[a.cur].data)+need > cap(a.slabs[a.cur].data) {
+	if a.cur < 0 || a.slabs[a.cur].used+need > len(a.slabs[a.cur].data) {
 		// Start small (many partitions hold little) and double up to slabSize.
 		size := minSlabSize
 		if a.cur >= 0 {
-			size = min(2*cap(a.slabs[a.cur].data), slabSize)
+			size = min(2*len(a.slabs[a.cur].data), slabSize)
 		}
 		if need > size {
 			size = need
 		}
-		s := &slab{data: make([]byte, 0, size)}
+		s := &slab{data: make([]byte, size)}
 		a.bytes.Add(int64(size))
 		old := a.cur
 		if n := len(a.free); n > 0 {
@@ -67,9 +71,9 @@ func (a *arena) add(row []byte, refs int) ref {
 		}
 	}
 	s := a.slabs[a.cur]
-	off := len(s.data)
-	s.data = binary.AppendUvarint(s.data, uint64(len(row)))
-	s.data = append(s.data, row...)
+	off := s.used
+	n := binary.PutUvarint(s.data[off:], uint64(len(row)))
+	s.used = off + n + copy(s.data[off+n:], row)
 	s.live.Add(int64(refs))
 	return makeRef(a.cur, off)
 }
@@ -107,8 +111,42 @@ func (a *arena) unref(r ref) {
 	}
 }
 
+// slabPin is a count of references a snapshot view holds on one slab.
+type slabPin struct {
+	i int
+	s *slab
+	n int64
+}
+
+// pin adds n references per slab number, so that the slabs (and the row
+// bytes in them) outlive every entry that points there now.
+func (a *arena) pin(perSlab map[int]int64) []slabPin {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	pins := make([]slabPin, 0, len(perSlab))
+	for i, n := range perSlab {
+		s := a.slabs[i]
+		s.live.Add(n)
+		pins = append(pins, slabPin{i: i, s: s, n: n})
+	}
+	return pins
+}
+
+// unpin drops pin's references, freeing slabs no entry points into any more.
+func (a *arena) unpin(pins []slabPin) {
+	for _, p := range pins {
+		if p.s.live.Add(-p.n) == 0 {
+			a.mu.Lock()
+			if p.i != a.cur && a.slabs[p.i] == p.s && p.s.live.Load() == 0 {
+				a.releaseLocked(p.i)
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
 func (a *arena) releaseLocked(i int) {
-	a.bytes.Add(-int64(cap(a.slabs[i].data)))
+	a.bytes.Add(-int64(len(a.slabs[i].data)))
 	a.slabs[i] = nil
 	a.free = append(a.free, i)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
 // Snapshot format, version 1 (all integers little-endian or uvarint):
@@ -25,9 +26,36 @@ const (
 // ErrBadSnapshot marks a snapshot this code cannot read.
 var ErrBadSnapshot = errors.New("bad partition snapshot")
 
-// SaveSnapshot writes the partition. Writers must not run concurrently
-// (the Raft state machine guarantees it); readers may, GC waits.
+// SaveSnapshot writes the partition as it is now.
 func (p *Partition) SaveSnapshot(w *bufio.Writer) error {
+	v := p.PrepareSnapshot()
+	defer v.Release()
+	return v.Save(w)
+}
+
+// SnapshotView is the partition's content at one instant. PrepareSnapshot
+// captures it quickly, with writers excluded; Save writes it out while
+// they run again, so a long snapshot no longer holds up the partition's
+// writes (nor, in dragonboat, every partition on the same apply worker).
+// It copies each key's entry list and pins the arena slabs they point
+// into: later inserts, deletes and expiry change neither what it writes
+// nor the row bytes it reads.
+type SnapshotView struct {
+	arena    *arena
+	keys     [][]viewKey // per index
+	pins     []slabPin
+	released atomic.Bool
+}
+
+type viewKey struct {
+	key     string
+	entries []entry
+}
+
+// PrepareSnapshot captures a view of the partition. The caller excludes
+// writers (the Raft state machine does); readers may run, GC waits. Call
+// Release when done with the view.
+func (p *Partition) PrepareSnapshot() *SnapshotView {
 	p.idxMu.RLock()
 	defer p.idxMu.RUnlock()
 	for i := range p.shards {
@@ -38,44 +66,71 @@ func (p *Partition) SaveSnapshot(w *bufio.Writer) error {
 			p.shards[i].mu.RUnlock()
 		}
 	}()
-	counts := map[ref]uint64{}
-	for s := range p.shards {
-		for i := range p.indexes {
-			for _, kl := range p.shards[s].keys[i] {
+	v := &SnapshotView{arena: p.arena, keys: make([][]viewKey, len(p.indexes))}
+	perSlab := map[int]int64{}
+	for i := range p.indexes {
+		n := 0
+		for s := range p.shards {
+			n += len(p.shards[s].keys[i])
+		}
+		keys := make([]viewKey, 0, n)
+		for s := range p.shards {
+			for key, kl := range p.shards[s].keys[i] {
+				keys = append(keys, viewKey{key: key, entries: append([]entry(nil), kl.entries...)})
 				for _, e := range kl.entries {
-					counts[e.ref]++
+					perSlab[e.ref.slab()]++
 				}
+			}
+		}
+		v.keys[i] = keys
+	}
+	v.pins = p.arena.pin(perSlab)
+	return v
+}
+
+// Release unpins the view's slabs; it is safe to call more than once.
+func (v *SnapshotView) Release() {
+	if v.released.CompareAndSwap(false, true) {
+		v.arena.unpin(v.pins)
+	}
+}
+
+// Save writes the view in the snapshot format. It may run concurrently
+// with writes to the partition, not after Release.
+func (v *SnapshotView) Save(w *bufio.Writer) error {
+	if v.released.Load() {
+		return errors.New("partition snapshot view saved after release")
+	}
+	counts := map[ref]uint64{}
+	for i := range v.keys {
+		for _, k := range v.keys[i] {
+			for _, e := range k.entries {
+				counts[e.ref]++
 			}
 		}
 	}
 	var tmp [binary.MaxVarintLen64]byte
-	uv := func(v uint64) { w.Write(binary.AppendUvarint(tmp[:0], v)) }
+	uv := func(n uint64) { w.Write(binary.AppendUvarint(tmp[:0], n)) }
 	w.WriteString(snapshotMagic)
 	w.Write(binary.LittleEndian.AppendUint32(tmp[:0], SnapshotVersion))
 	uv(uint64(len(counts)))
 	for r, n := range counts {
 		w.Write(binary.LittleEndian.AppendUint64(tmp[:0], uint64(r)))
 		uv(n)
-		data := p.arena.get(r)
+		data := v.arena.get(r)
 		uv(uint64(len(data)))
 		w.Write(data)
 	}
-	uv(uint64(len(p.indexes)))
-	for i := range p.indexes {
-		var nkeys uint64
-		for s := range p.shards {
-			nkeys += uint64(len(p.shards[s].keys[i]))
-		}
-		uv(nkeys)
-		for s := range p.shards {
-			for key, kl := range p.shards[s].keys[i] {
-				uv(uint64(len(key)))
-				w.WriteString(key)
-				uv(uint64(len(kl.entries)))
-				for _, e := range kl.entries {
-					w.Write(binary.AppendVarint(tmp[:0], e.ts))
-					w.Write(binary.LittleEndian.AppendUint64(tmp[:0], uint64(e.ref)))
-				}
+	uv(uint64(len(v.keys)))
+	for i := range v.keys {
+		uv(uint64(len(v.keys[i])))
+		for _, k := range v.keys[i] {
+			uv(uint64(len(k.key)))
+			w.WriteString(k.key)
+			uv(uint64(len(k.entries)))
+			for _, e := range k.entries {
+				w.Write(binary.AppendVarint(tmp[:0], e.ts))
+				w.Write(binary.LittleEndian.AppendUint64(tmp[:0], uint64(e.ref)))
 			}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/openmldb-go/openmldb/internal/replication"
 	"github.com/openmldb-go/openmldb/internal/storage"
 	"github.com/openmldb-go/openmldb/schema"
 )
@@ -104,17 +105,43 @@ func (r *replica) Apply(index uint64, cmd []byte) (uint64, []byte) {
 const replicaMagic = "OMDBREPL"
 
 func (r *replica) Save(w *bufio.Writer) error {
+	order := make([]requestID, 0, len(r.order))
+	for i := 0; i < len(r.order); i++ {
+		order = append(order, r.order[(r.head+i)%len(r.order)])
+	}
+	return writeReplicaSnapshot(w, r.applied.Load(), order, r.part.SaveSnapshot)
+}
+
+// Prepare implements replication.Preparer: it captures the applied
+// index, the dedup window and a view of the partition (Apply is excluded
+// meanwhile), and returns what writes them out while Apply goes on.
+func (r *replica) Prepare() (replication.SaveFunc, error) {
+	applied := r.applied.Load()
+	order := make([]requestID, 0, len(r.order))
+	for i := 0; i < len(r.order); i++ {
+		order = append(order, r.order[(r.head+i)%len(r.order)])
+	}
+	view := r.part.PrepareSnapshot()
+	return replication.SaveFunc{
+		Save: func(w *bufio.Writer) error {
+			defer view.Release()
+			return writeReplicaSnapshot(w, applied, order, view.Save)
+		},
+		Release: view.Release,
+	}, nil
+}
+
+func writeReplicaSnapshot(w *bufio.Writer, applied uint64, order []requestID, savePart func(*bufio.Writer) error) error {
 	var tmp [16]byte
 	w.WriteString(replicaMagic)
 	w.Write(binary.LittleEndian.AppendUint32(tmp[:0], 1))
-	w.Write(binary.LittleEndian.AppendUint64(tmp[:0], r.applied.Load()))
-	w.Write(binary.AppendUvarint(tmp[:0], uint64(len(r.order))))
-	for i := 0; i < len(r.order); i++ {
-		id := r.order[(r.head+i)%len(r.order)]
+	w.Write(binary.LittleEndian.AppendUint64(tmp[:0], applied))
+	w.Write(binary.AppendUvarint(tmp[:0], uint64(len(order))))
+	for _, id := range order {
 		w.Write(binary.LittleEndian.AppendUint64(tmp[:0], id.client))
 		w.Write(binary.LittleEndian.AppendUint64(tmp[:0], id.seq))
 	}
-	return r.part.SaveSnapshot(w)
+	return savePart(w)
 }
 
 func (r *replica) Load(rd *bufio.Reader) error {
