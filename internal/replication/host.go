@@ -80,6 +80,7 @@ type Host struct {
 	nh      *dragonboat.NodeHost
 	cfg     Config
 	redials atomic.Int64
+	flush   *diskFlusher
 }
 
 // StepWorkers and LogShards are dragonboat's step-worker and log-shard
@@ -113,7 +114,10 @@ func NewHost(cfg Config) (*Host, error) {
 	if cfg.SnapshotEntries == 0 {
 		cfg.SnapshotEntries = 50000
 	}
-	h := &Host{cfg: cfg}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("raft data directory: %w", err)
+	}
+	h := &Host{cfg: cfg, flush: newDiskFlusher(cfg.Dir)}
 	nhc := dbconfig.NodeHostConfig{
 		NodeHostDir:       filepath.Join(cfg.Dir, "nodehost"),
 		WALDir:            filepath.Join(cfg.Dir, "wal"),
@@ -136,7 +140,7 @@ func NewHost(cfg Config) (*Host, error) {
 	// Our transport speaks dragonboat's wire format but redials a stream
 	// the peer closed instead of tripping the circuit breaker (raftnet's
 	// doc.go says why that matters for a rolling upgrade).
-	nhc.Expert.TransportFactory = raftnet.Factory{Redials: &h.redials, SnapshotBytesPerSecond: cfg.SnapshotBytesPerSecond}
+	nhc.Expert.TransportFactory = raftnet.Factory{Redials: &h.redials, SnapshotBytesPerSecond: cfg.SnapshotBytesPerSecond, ChunkWritten: h.flush.wrote}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
 		return nil, fmt.Errorf("starting raft node host on %s: %w", cfg.RaftAddress, err)
@@ -157,7 +161,10 @@ func (h *Host) LeaderUpdated(info raftio.LeaderInfo) {
 func (h *Host) StreamRedials() int64 { return h.redials.Load() }
 
 // Close stops every replica and the host.
-func (h *Host) Close() { h.nh.Close() }
+func (h *Host) Close() {
+	h.nh.Close()
+	h.flush.close()
+}
 
 // ReplicaID derives a tablet's replica id from its endpoint: stable, unique
 // in practice (64-bit hash) and needing no coordination.
@@ -299,11 +306,11 @@ func (h *Host) start(members map[uint64]string, join bool, cfg dbconfig.Config, 
 	if concurrent {
 		prep, _ := machine.(Preparer)
 		return h.nh.StartConcurrentReplica(members, join, func(_, _ uint64) sm.IConcurrentStateMachine {
-			return &concurrentAdapter{sm: machine, prep: prep}
+			return &concurrentAdapter{sm: machine, prep: prep, flush: h.flush}
 		}, cfg)
 	}
 	return h.nh.StartReplica(members, join, func(_, _ uint64) sm.IStateMachine {
-		return &adapter{sm: machine}
+		return &adapter{sm: machine, flush: h.flush}
 	}, cfg)
 }
 
@@ -462,7 +469,8 @@ func (h *Host) mapErr(shardID uint64, err error) error {
 
 // adapter turns our StateMachine into dragonboat's IStateMachine.
 type adapter struct {
-	sm StateMachine
+	sm    StateMachine
+	flush *diskFlusher
 }
 
 func (a *adapter) Update(e sm.Entry) (sm.Result, error) {
@@ -473,7 +481,7 @@ func (a *adapter) Update(e sm.Entry) (sm.Result, error) {
 func (a *adapter) Lookup(any) (any, error) { return nil, nil }
 
 func (a *adapter) SaveSnapshot(w io.Writer, _ sm.ISnapshotFileCollection, _ <-chan struct{}) error {
-	return a.sm.Save(bufio.NewWriterSize(w, 1<<16))
+	return a.sm.Save(bufio.NewWriterSize(flushingWriter{w, a.flush}, 1<<16))
 }
 
 func (a *adapter) RecoverFromSnapshot(r io.Reader, _ []sm.SnapshotFile, _ <-chan struct{}) error {
@@ -488,9 +496,10 @@ func (a *adapter) Close() error { return a.sm.Close() }
 // (a replica recorded as concurrent restarted by a build whose machine
 // cannot prepare) saves exclude updates through mu instead.
 type concurrentAdapter struct {
-	sm   StateMachine
-	prep Preparer
-	mu   sync.RWMutex
+	sm    StateMachine
+	prep  Preparer
+	flush *diskFlusher
+	mu    sync.RWMutex
 
 	// pending is the last prepared snapshot not yet written: dragonboat
 	// runs one save per group at a time, and may drop a prepared one
@@ -531,7 +540,7 @@ func (a *concurrentAdapter) PrepareSnapshot() (any, error) {
 }
 
 func (a *concurrentAdapter) SaveSnapshot(ctx any, w io.Writer, _ sm.ISnapshotFileCollection, _ <-chan struct{}) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
+	bw := bufio.NewWriterSize(flushingWriter{w, a.flush}, 1<<16)
 	f, ok := ctx.(*SaveFunc)
 	if !ok {
 		a.mu.RLock()

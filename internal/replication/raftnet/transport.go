@@ -51,6 +51,11 @@ type Factory struct {
 	// stream to this rate, so that copying a partition does not take the
 	// CPU and disk from every other partition's writes at once.
 	SnapshotBytesPerSecond int64
+	// ChunkWritten, when set, is told the size of every received
+	// snapshot chunk dragonboat accepted (it has written it to a file),
+	// so that the host can sync the disk as a snapshot arrives rather
+	// than all of it at the end.
+	ChunkWritten func(bytes int)
 }
 
 // Create implements dbconfig.TransportFactory.
@@ -60,6 +65,7 @@ func (f Factory) Create(nhc dbconfig.NodeHostConfig, onBatch raftio.MessageHandl
 		t.redials = f.Redials
 	}
 	t.snapshotRate = f.SnapshotBytesPerSecond
+	t.chunkWritten = f.ChunkWritten
 	return t
 }
 
@@ -72,6 +78,8 @@ type Transport struct {
 	listenAddr string
 	onBatch    raftio.MessageHandler
 	onChunk    raftio.ChunkHandler
+	// chunkWritten: see Factory.ChunkWritten.
+	chunkWritten func(int)
 
 	mu     sync.Mutex
 	ln     net.Listener
@@ -202,6 +210,9 @@ func (t *Transport) serve(c net.Conn) {
 				// snapshot was aborted); closing makes the sender's next
 				// chunk fail, which aborts its side too.
 				return
+			}
+			if t.chunkWritten != nil {
+				t.chunkWritten(len(ch.Data))
 			}
 		}
 		if cap(buf) > maxKeptBuffer {

@@ -7,9 +7,11 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	dbconfig "github.com/lni/dragonboat/v4/config"
 	"github.com/lni/dragonboat/v4/raftio"
 	pb "github.com/lni/dragonboat/v4/raftpb"
 )
@@ -355,5 +357,42 @@ func TestSnapshotPacing(t *testing.T) {
 	s.mu.Unlock()
 	if n != 4 {
 		t.Fatalf("%d chunks arrived, want 4", n)
+	}
+}
+
+// Factory.ChunkWritten hears the size of every chunk dragonboat accepted,
+// and of none it refused.
+func TestChunkWrittenCountsAcceptedChunks(t *testing.T) {
+	s := newSink()
+	var written atomic.Int64
+	rx := Factory{ChunkWritten: func(n int) { written.Add(int64(n)) }}.Create(dbconfig.NodeHostConfig{RaftAddress: "127.0.0.1:0"}, s.onBatch, s.onChunk).(*Transport)
+	if err := rx.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rx.Close() })
+	tx := New("127.0.0.1:0", nil, nil)
+	data := bytes.Repeat([]byte("x"), 300<<10)
+	send := func(chunks int) {
+		sc, err := tx.GetSnapshotConnection(context.Background(), rx.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < chunks; i++ {
+			if err := sc.SendChunk(pb.Chunk{ShardID: 4, ChunkId: uint64(i), ChunkCount: uint64(chunks), Data: data}); err != nil {
+				break
+			}
+		}
+		sc.Close()
+	}
+	send(3)
+	if got := written.Load(); got != 3*int64(len(data)) {
+		t.Fatalf("ChunkWritten heard %d bytes for 3 accepted chunks of %d", got, len(data))
+	}
+	s.mu.Lock()
+	s.refuse = true
+	s.mu.Unlock()
+	send(2)
+	if got := written.Load(); got != 3*int64(len(data)) {
+		t.Fatalf("ChunkWritten heard %d bytes after refused chunks, want still %d", got, 3*len(data))
 	}
 }
