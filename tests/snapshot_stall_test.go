@@ -23,10 +23,10 @@ import (
 //
 //	go test -run '^$' -bench SnapshotWriteStall -benchtime=1x ./tests/
 //
-// SNAPSTALL_RELEASE=<release dir> runs it against another build (an older
+// BENCH_RELEASE=<release dir> runs it against another build (an older
 // commit's `make release DIST=...`), to compare in one sitting.
 func BenchmarkSnapshotWriteStall(b *testing.B) {
-	rel := os.Getenv("SNAPSTALL_RELEASE")
+	rel := os.Getenv("BENCH_RELEASE")
 	if rel == "" {
 		rel = cluster.Release(b, version)
 	}

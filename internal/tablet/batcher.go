@@ -52,7 +52,19 @@ type batcher struct {
 	// isLeader reports whether this replica still leads its group; queued
 	// writes are refused at once, not proposed, once it does not.
 	isLeader func() bool
+	// movingTo, while writes are paused, names the replica leadership is
+	// being handed to ("" if none, or nil): queued writes are sent there
+	// (errMoving) instead of waiting for this replica to see the new leader.
+	movingTo func() string
 }
+
+// errMoving answers a write queued at a leader that is handing over
+// leadership: the client goes to the named replica, which waits for the
+// election rather than turning it away.
+type errMoving struct{ endpoint string }
+
+func (e *errMoving) Error() string { return "leadership is moving to " + e.endpoint }
+func (e *errMoving) Unwrap() error { return replication.ErrNotLeader }
 
 // pause holds new proposals and returns once the one under way (if any)
 // has committed and applied.
@@ -65,8 +77,8 @@ func (b *batcher) pause() {
 // resume undoes one pause.
 func (b *batcher) resume() { b.pauses.Add(-1) }
 
-func newBatcher(h proposer, shardID uint64, isLeader func() bool) *batcher {
-	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{}), isLeader: isLeader}
+func newBatcher(h proposer, shardID uint64, isLeader func() bool, movingTo func() string) *batcher {
+	b := &batcher{host: h, shardID: shardID, queue: make(chan *putWork, 4096), stop: make(chan struct{}), isLeader: isLeader, movingTo: movingTo}
 	for i := 0; i < committers; i++ {
 		go b.run()
 	}
@@ -123,6 +135,15 @@ func (b *batcher) run() {
 func (b *batcher) proposeBatch(batch []*putWork) bool {
 	b.proposing.Lock()
 	for b.pauses.Load() > 0 {
+		if b.movingTo != nil {
+			if ep := b.movingTo(); ep != "" {
+				b.proposing.Unlock()
+				for _, w := range batch {
+					w.done <- putResult{err: &errMoving{endpoint: ep}}
+				}
+				return true
+			}
+		}
 		b.proposing.Unlock()
 		select {
 		case <-b.stop:

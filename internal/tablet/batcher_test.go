@@ -54,7 +54,7 @@ func submitAsync(b *batcher) chan putResult {
 
 func TestBatcherPauseWaitsForTheProposalUnderWay(t *testing.T) {
 	f := &fakeGroup{gate: make(chan struct{}), started: make(chan struct{}, 1)}
-	b := newBatcher(f, 1, func() bool { return true })
+	b := newBatcher(f, 1, func() bool { return true }, nil)
 	defer b.close()
 	first := submitAsync(b)
 	<-f.started // the first batch is being proposed and blocks on the gate
@@ -105,7 +105,7 @@ func TestBatcherRefusesQueuedWritesOnceNotLeader(t *testing.T) {
 	f := &fakeGroup{}
 	var leader atomic.Bool
 	leader.Store(true)
-	b := newBatcher(f, 1, leader.Load)
+	b := newBatcher(f, 1, leader.Load, nil)
 	defer b.close()
 	if r := <-submitAsync(b); r.err != nil {
 		t.Fatalf("write as leader: %v", r.err)
@@ -131,7 +131,7 @@ func TestBatcherRefusesQueuedWritesOnceNotLeader(t *testing.T) {
 
 func TestBatcherOverlappingPausesHoldUntilBothResume(t *testing.T) {
 	f := &fakeGroup{}
-	b := newBatcher(f, 1, func() bool { return true })
+	b := newBatcher(f, 1, func() bool { return true }, nil)
 	defer b.close()
 	b.pause()
 	b.pause() // a second transfer attempt overlapping the first
@@ -150,5 +150,43 @@ func TestBatcherOverlappingPausesHoldUntilBothResume(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("write not proposed after both resumes")
+	}
+}
+
+// Writes queued behind a pause go to the replica leadership is moving to
+// as soon as the move is named, not when this replica hears of the new
+// leader; none is proposed here.
+func TestBatcherSendsHeldWritesToTheTransferTarget(t *testing.T) {
+	f := &fakeGroup{}
+	var target atomic.Pointer[string]
+	b := newBatcher(f, 1, func() bool { return true }, func() string {
+		if ep := target.Load(); ep != nil {
+			return *ep
+		}
+		return ""
+	})
+	defer b.close()
+	b.pause()
+	defer b.resume()
+	held := submitAsync(b)
+	select {
+	case r := <-held:
+		t.Fatalf("write answered while held and no move named: %+v", r)
+	case <-time.After(30 * time.Millisecond):
+	}
+	ep := "127.0.0.1:10923"
+	target.Store(&ep)
+	before := f.proposals.Load()
+	select {
+	case r := <-held:
+		var moving *errMoving
+		if !errors.As(r.err, &moving) || moving.endpoint != ep || !errors.Is(r.err, replication.ErrNotLeader) {
+			t.Fatalf("held write: err %v, want a move to %s (ErrNotLeader)", r.err, ep)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("held write not sent to the transfer target")
+	}
+	if got := f.proposals.Load(); got != before {
+		t.Fatalf("%d writes proposed by a leader handing over", got-before)
 	}
 }

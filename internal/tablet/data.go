@@ -30,6 +30,20 @@ type hosted struct {
 	// copySnapshot is the index of the snapshot this replica took, as
 	// leader, for the last replica added to its group (0: none).
 	copySnapshot atomic.Uint64
+	// movingTo, on a leader handing over leadership, is the target's
+	// endpoint from the transfer until this replica sees a new leader
+	// (or the attempt's deadline): writes go there at once.
+	movingTo atomic.Pointer[string]
+	// leadExpectedUntil (unix ns), on a transfer target, is until when
+	// writes reaching it wait for its election instead of being refused.
+	leadExpectedUntil atomic.Int64
+}
+
+func (h *hosted) movingToEndpoint() string {
+	if ep := h.movingTo.Load(); ep != nil {
+		return *ep
+	}
+	return ""
 }
 
 // data is the tablet's data plane: the replicas it hosts, reconciled with
@@ -94,11 +108,21 @@ func (d *data) checkLeader(h *hosted) error {
 	if ok && id == h.myID {
 		return nil
 	}
-	leader := d.leaderEndpoint(h)
+	return d.notLeader(h, d.leaderEndpoint(h))
+}
+
+// notLeader is the answer of a replica that does not lead: the leader it
+// knows (retry there at once), or none yet.
+func (d *data) notLeader(h *hosted, leader string) error {
 	if leader == "" {
 		return connect.NewError(connect.CodeUnavailable, fmt.Errorf("%w: tid %d pid %d has no leader yet", replication.ErrUnavailable, h.rep.tid, h.rep.pid))
 	}
-	err := connect.NewError(connect.CodeFailedPrecondition, fmt.Errorf("%w: tid %d pid %d, leader is %s", replication.ErrNotLeader, h.rep.tid, h.rep.pid, leader))
+	return leaderHint(fmt.Errorf("%w: tid %d pid %d, leader is %s", replication.ErrNotLeader, h.rep.tid, h.rep.pid, leader), leader)
+}
+
+// leaderHint is a "not leader" answer that sends the client to ep at once.
+func leaderHint(cause error, leader string) error {
+	err := connect.NewError(connect.CodeFailedPrecondition, cause)
 	err.Meta().Set("x-openmldb-leader", leader)
 	err.Meta().Set("x-openmldb-not-leader", "1")
 	return err
@@ -121,6 +145,13 @@ func rpcErr(err error) error {
 	return connect.NewError(connect.CodeInternal, err)
 }
 
+// leadExpectedFor is how long a transfer target holds writes for its
+// election: dragonboat's transfer gives up after an election timeout (1 s).
+const leadExpectedFor = time.Second
+
+// maxStatusWaitMs bounds GetTableStatus's wait_ms.
+const maxStatusWaitMs = 5000
+
 // Put validates the rows and commits them through the partition's group.
 func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutRequest]) (*connect.Response[openmldbv1.PutResponse], error) {
 	m := req.Msg
@@ -136,7 +167,10 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 			return nil, connect.NewError(connect.CodeInvalidArgument, fmt.Errorf("row %d: %w", i, err))
 		}
 	}
-	if err := d.checkLeader(h); err != nil {
+	if ep := h.movingToEndpoint(); ep != "" {
+		return nil, leaderHint(fmt.Errorf("%w: tid %d pid %d, leadership is moving to %s", replication.ErrNotLeader, h.rep.tid, h.rep.pid, ep), ep)
+	}
+	if err := d.awaitLeadership(ctx, h); err != nil {
 		return nil, err
 	}
 	w := &putWork{ctx: ctx, rows: m.Rows, done: make(chan putResult, 1)}
@@ -144,6 +178,10 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 		w.ids = append(w.ids, requestID{id.GetClient(), id.GetSeq()})
 	}
 	res := h.batch.submit(w)
+	var moving *errMoving
+	if errors.As(res.err, &moving) {
+		return nil, leaderHint(fmt.Errorf("tid %d pid %d: %w", h.rep.tid, h.rep.pid, res.err), moving.endpoint)
+	}
 	if res.err != nil {
 		// Leadership moved while the write waited or was proposed: name
 		// the new leader so the client retries there at once (the retry
@@ -155,6 +193,30 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 		return nil, rpcErr(res.err)
 	}
 	return connect.NewResponse(&openmldbv1.PutResponse{Applied: uint32(res.applied)}), nil
+}
+
+// awaitLeadership is checkLeader for writes, except on a replica that is
+// being handed leadership (leadExpectedUntil): there a write waits for the
+// election, so that the writes the old leader sends over are proposed the
+// moment it is won, instead of going back and forth while it runs.
+func (d *data) awaitLeadership(ctx context.Context, h *hosted) error {
+	until := time.Unix(0, h.leadExpectedUntil.Load())
+	if !time.Now().Before(until) {
+		return d.checkLeader(h)
+	}
+	_, startTerm, _ := d.host.Leader(h.rep.shardID)
+	for {
+		id, term, ok := d.host.Leader(h.rep.shardID)
+		switch {
+		case ok && id == h.myID:
+			return nil
+		case ok && term > startTerm:
+			return d.checkLeader(h) // someone else won
+		case !time.Now().Before(until), ctx.Err() != nil:
+			return d.checkLeader(h)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
 }
 
 // Scan reads one key's rows from the leader (or any replica with allow_follower).
@@ -218,6 +280,13 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 		if m.Tid == 0 || (h.rep.tid == m.Tid && h.rep.pid == m.Pid) {
 			list = append(list, h)
 		}
+	}
+	if m.WaitOffset > 0 && m.Tid != 0 && len(list) == 1 {
+		h := list[0]
+		if m.TransferTarget {
+			h.leadExpectedUntil.Store(time.Now().Add(leadExpectedFor).UnixNano())
+		}
+		h.rep.waitApplied(ctx, m.WaitOffset, time.Duration(min(m.WaitMs, maxStatusWaitMs))*time.Millisecond)
 	}
 	resp := &openmldbv1.GetTableStatusResponse{}
 	now := time.Now()
@@ -398,10 +467,11 @@ func (d *data) startReplica(w placement) error {
 	if err := d.host.StartReplica(shard, w.me.ReplicaID, members, w.me.Joined, w.me.Joined, func() replication.StateMachine { return rep }); err != nil {
 		return err
 	}
-	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, batch: newBatcher(d.host, shard, func() bool {
+	h := &hosted{myID: w.me.ReplicaID, rep: rep, meta: pm, created: time.Now()}
+	h.batch = newBatcher(d.host, shard, func() bool {
 		id, _, ok := d.host.Leader(shard)
 		return ok && id == w.me.ReplicaID
-	}), created: time.Now()}
+	}, h.movingToEndpoint)
 	d.mu.Lock()
 	d.parts[shard] = h
 	d.mu.Unlock()

@@ -141,14 +141,14 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 		// First, with writes flowing, until the target has applied what
 		// this leader had applied when asked: a target far behind (busy
 		// box, fresh replica) must not cost a long pause.
-		if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferCatchUp, catchUpPoll); err != nil {
+		if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferCatchUp, catchUpPoll, false); err != nil {
 			return nil, err
 		}
 	}
 	h.batch.pause()
 	if target == "" {
 		time.Sleep(transferSettle)
-	} else if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferPaused, pausedPoll); err != nil {
+	} else if err := d.waitTargetApplied(ctx, h, target, h.rep.applied.Load(), transferPaused, pausedPoll, true); err != nil {
 		h.batch.resume()
 		return nil, err
 	}
@@ -156,8 +156,16 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 		h.batch.resume()
 		return nil, rpcErr(err)
 	}
+	if target != "" {
+		// The held writes, and new ones, go to the target now: it holds
+		// them for its election (leadExpectedUntil), which they would
+		// otherwise wait out here, then wait again for this replica to
+		// hear of the new leader and for the client's second try.
+		h.movingTo.Store(&target)
+	}
 	go func() {
 		defer h.batch.resume()
+		defer h.movingTo.Store(nil)
 		deadline := time.Now().Add(1100 * time.Millisecond)
 		for time.Now().Before(deadline) {
 			if id, _, ok := d.host.Leader(h.rep.shardID); ok && id != h.myID {
@@ -172,12 +180,16 @@ func (d *data) TransferLeader(ctx context.Context, req *connect.Request[openmldb
 // waitTargetApplied polls the target replica's tablet every poll until it
 // has applied index want, for at most limit. With writes paused, the
 // leader's applied index is the end of the log.
-func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want uint64, limit, poll time.Duration) error {
+func (d *data) waitTargetApplied(ctx context.Context, h *hosted, ep string, want uint64, limit, poll time.Duration, handingOver bool) error {
 	peer := openmldbv1connect.NewTabletClient(peerHTTP, "http://"+ep)
 	deadline := time.Now().Add(limit)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, limit)
-		resp, err := peer.GetTableStatus(cctx, connect.NewRequest(&openmldbv1.GetTableStatusRequest{Tid: h.rep.tid, Pid: h.rep.pid}))
+		// The target answers once it has applied want (tablets before
+		// wait_offset answer at once, and are polled).
+		waitMs := uint32(max(time.Until(deadline).Milliseconds(), 1))
+		resp, err := peer.GetTableStatus(cctx, connect.NewRequest(&openmldbv1.GetTableStatusRequest{Tid: h.rep.tid, Pid: h.rep.pid,
+			WaitOffset: want, WaitMs: waitMs, TransferTarget: handingOver}))
 		cancel()
 		if err == nil && len(resp.Msg.Partitions) == 1 && resp.Msg.Partitions[0].Offset >= want {
 			return nil

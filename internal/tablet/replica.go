@@ -2,11 +2,13 @@ package tablet
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +30,12 @@ type replica struct {
 	part     *storage.Partition
 	applied  atomic.Uint64
 	log      *slog.Logger
+
+	// applyWaiters wait, through waitApplied, for applied to reach an
+	// index; an apply closes appliedCh (and clears it) while any do.
+	applyWaiters atomic.Int32
+	appliedMu    sync.Mutex
+	appliedCh    chan struct{}
 
 	// dedup state: touched only by Apply/Save/Load, which never overlap.
 	seen  map[requestID]struct{}
@@ -64,7 +72,7 @@ func (r *replica) remember(id requestID) bool {
 
 // Apply implements replication.StateMachine. It must be deterministic.
 func (r *replica) Apply(index uint64, cmd []byte) (uint64, []byte) {
-	defer r.applied.Store(index)
+	defer r.setApplied(index)
 	c, err := decodeCommand(cmd)
 	if err != nil {
 		r.log.Error("skipping undecodable raft entry", "tid", r.tid, "pid", r.pid, "index", index, "err", err)
@@ -97,6 +105,49 @@ func (r *replica) Apply(index uint64, cmd []byte) (uint64, []byte) {
 		return uint64(n), nil
 	}
 	return 0, nil
+}
+
+func (r *replica) setApplied(index uint64) {
+	r.applied.Store(index)
+	if r.applyWaiters.Load() == 0 {
+		return
+	}
+	r.appliedMu.Lock()
+	if r.appliedCh != nil {
+		close(r.appliedCh)
+		r.appliedCh = nil
+	}
+	r.appliedMu.Unlock()
+}
+
+// waitApplied waits until the replica has applied index want, for at most
+// limit; it reports whether it has.
+func (r *replica) waitApplied(ctx context.Context, want uint64, limit time.Duration) bool {
+	if r.applied.Load() >= want {
+		return true
+	}
+	r.applyWaiters.Add(1)
+	defer r.applyWaiters.Add(-1)
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		r.appliedMu.Lock()
+		if r.appliedCh == nil {
+			r.appliedCh = make(chan struct{})
+		}
+		ch := r.appliedCh
+		r.appliedMu.Unlock()
+		if r.applied.Load() >= want {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return r.applied.Load() >= want
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // Replica snapshot: magic "OMDBREPL", u32 version 1, u64 applied index,
@@ -173,7 +224,7 @@ func (r *replica) Load(rd *bufio.Reader) error {
 		return err
 	}
 	r.part, r.seen, r.order, r.head = fresh.part, fresh.seen, fresh.order, fresh.head
-	r.applied.Store(applied)
+	r.setApplied(applied)
 	return nil
 }
 

@@ -961,11 +961,21 @@ func (x *PartitionStatus) GetIndexes() []string {
 type GetTableStatusRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 0 = all partitions on this tablet.
-	Tid           uint32 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
-	Pid           uint32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
-	WithChecksum  bool   `protobuf:"varint,3,opt,name=with_checksum,json=withChecksum,proto3" json:"with_checksum,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Tid          uint32 `protobuf:"varint,1,opt,name=tid,proto3" json:"tid,omitempty"`
+	Pid          uint32 `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
+	WithChecksum bool   `protobuf:"varint,3,opt,name=with_checksum,json=withChecksum,proto3" json:"with_checksum,omitempty"`
+	// wait_offset > 0: answer once the partition has applied that index, or
+	// after wait_ms, whichever is first (one call where a leader transfer
+	// used to poll). Tablets before this field answer at once; callers
+	// still check the offset and ask again.
+	WaitOffset uint64 `protobuf:"varint,4,opt,name=wait_offset,json=waitOffset,proto3" json:"wait_offset,omitempty"`
+	WaitMs     uint32 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
+	// transfer_target: the caller is about to hand this replica leadership.
+	// Writes that reach it within the next second wait for the election
+	// instead of being turned away.
+	TransferTarget bool `protobuf:"varint,6,opt,name=transfer_target,json=transferTarget,proto3" json:"transfer_target,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetTableStatusRequest) Reset() {
@@ -1015,6 +1025,27 @@ func (x *GetTableStatusRequest) GetPid() uint32 {
 func (x *GetTableStatusRequest) GetWithChecksum() bool {
 	if x != nil {
 		return x.WithChecksum
+	}
+	return false
+}
+
+func (x *GetTableStatusRequest) GetWaitOffset() uint64 {
+	if x != nil {
+		return x.WaitOffset
+	}
+	return 0
+}
+
+func (x *GetTableStatusRequest) GetWaitMs() uint32 {
+	if x != nil {
+		return x.WaitMs
+	}
+	return 0
+}
+
+func (x *GetTableStatusRequest) GetTransferTarget() bool {
+	if x != nil {
+		return x.TransferTarget
 	}
 	return false
 }
@@ -1484,11 +1515,15 @@ const file_openmldb_v1_tablet_proto_rawDesc = "" +
 	"\x04term\x18\v \x01(\x04R\x04term\x12\x10\n" +
 	"\x03ttl\x18\f \x01(\tR\x03ttl\x12#\n" +
 	"\renable_expire\x18\r \x01(\bR\fenableExpire\x12\x18\n" +
-	"\aindexes\x18\x0e \x03(\tR\aindexes\"`\n" +
+	"\aindexes\x18\x0e \x03(\tR\aindexes\"\xc3\x01\n" +
 	"\x15GetTableStatusRequest\x12\x10\n" +
 	"\x03tid\x18\x01 \x01(\rR\x03tid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\rR\x03pid\x12#\n" +
-	"\rwith_checksum\x18\x03 \x01(\bR\fwithChecksum\"V\n" +
+	"\rwith_checksum\x18\x03 \x01(\bR\fwithChecksum\x12\x1f\n" +
+	"\vwait_offset\x18\x04 \x01(\x04R\n" +
+	"waitOffset\x12\x17\n" +
+	"\await_ms\x18\x05 \x01(\rR\x06waitMs\x12'\n" +
+	"\x0ftransfer_target\x18\x06 \x01(\bR\x0etransferTarget\"V\n" +
 	"\x16GetTableStatusResponse\x12<\n" +
 	"\n" +
 	"partitions\x18\x01 \x03(\v2\x1c.openmldb.v1.PartitionStatusR\n" +
