@@ -396,3 +396,22 @@ func TestChunkWrittenCountsAcceptedChunks(t *testing.T) {
 		t.Fatalf("ChunkWritten heard %d bytes after refused chunks, want still %d", got, 3*len(data))
 	}
 }
+
+// Validate accepts host:port addresses, also when asked again (remembered),
+// and rejects malformed ones every time.
+func TestValidateRemembersOnlyValidAddresses(t *testing.T) {
+	var f Factory
+	for i := 0; i < 2; i++ {
+		if !f.Validate("127.0.0.1:10922") {
+			t.Fatalf("attempt %d: a valid address rejected", i)
+		}
+		for _, bad := range []string{"", "127.0.0.1", "host:port:extra", "no port:"} {
+			if f.Validate(bad) {
+				t.Fatalf("attempt %d: %q accepted", i, bad)
+			}
+		}
+	}
+	if _, ok := validAddrs.Load("127.0.0.1"); ok {
+		t.Fatal("an invalid address was remembered")
+	}
+}
