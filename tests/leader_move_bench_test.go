@@ -3,7 +3,6 @@ package tests
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -26,24 +25,7 @@ import (
 //
 // BENCH_RELEASE=<release dir> runs it against another build.
 func BenchmarkLeaderMoveWriteGap(b *testing.B) {
-	rel := os.Getenv("BENCH_RELEASE")
-	if rel == "" {
-		rel = cluster.Release(b, version)
-	}
-	nodes, data := cluster.NodeDirs(b)
-	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 1, Tablets: 3, DataDir: data})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = c.StopAll() })
-	if err := c.StartAll(false); err != nil {
-		b.Fatal(err)
-	}
-	cli := connectSDK(b, c)
-	ctx := cluster.Ctx(b)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		b.Fatal(err)
-	}
+	c, cli, ctx := benchCluster(b, 3)
 	const parts = 8
 	if err := cli.CreateTable(ctx, eventTable("db", "t", parts, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
 		b.Fatal(err)

@@ -26,24 +26,7 @@ import (
 // BENCH_RELEASE=<release dir> runs it against another build (an older
 // commit's `make release DIST=...`), to compare in one sitting.
 func BenchmarkSnapshotWriteStall(b *testing.B) {
-	rel := os.Getenv("BENCH_RELEASE")
-	if rel == "" {
-		rel = cluster.Release(b, version)
-	}
-	nodes, data := cluster.NodeDirs(b)
-	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 1, Tablets: 2, DataDir: data})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = c.StopAll() })
-	if err := c.StartAll(false); err != nil {
-		b.Fatal(err)
-	}
-	cli := connectSDK(b, c)
-	ctx := cluster.Ctx(b)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		b.Fatal(err)
-	}
+	c, cli, ctx := benchCluster(b, 2)
 	if err := cli.CreateTable(ctx, eventTable("db", "big", 1, 1), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
 		b.Fatal(err)
 	}
@@ -162,3 +145,27 @@ func BenchmarkSnapshotWriteStall(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// benchCluster starts 1 coord, 1 nameserver and the given tablets from the
+// release BENCH_RELEASE names (this tree's by default), with database db.
+func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, context.Context) {
+	rel := os.Getenv("BENCH_RELEASE")
+	if rel == "" {
+		rel = cluster.Release(b, version)
+	}
+	nodes, data := cluster.NodeDirs(b)
+	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 1, Tablets: tablets, DataDir: data})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.StopAll() })
+	if err := c.StartAll(false); err != nil {
+		b.Fatal(err)
+	}
+	cli := connectSDK(b, c)
+	ctx := cluster.Ctx(b)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		b.Fatal(err)
+	}
+	return c, cli, ctx
+}

@@ -53,12 +53,7 @@ func waitLeader(t *testing.T, ctx context.Context, h *Host, shard uint64) {
 // committing and applying; the snapshot holds the state at Prepare.
 func TestSnapshotSaveDoesNotHoldApplies(t *testing.T) {
 	const shard = 9
-	addr := freeAddr(t)
-	h, err := NewHost(Config{Dir: t.TempDir(), RaftAddress: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.Close)
+	h, addr := startHost(t)
 	m := newPreparingSM()
 	if err := h.StartReplica(shard, 1, map[uint64]string{1: addr}, false, false, func() StateMachine { return m }); err != nil {
 		t.Fatal(err)
@@ -155,15 +150,6 @@ func TestMixedKindsShareSnapshots(t *testing.T) {
 			const shard = 13
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			newHost := func() (*Host, string) {
-				addr := freeAddr(t)
-				h, err := NewHost(Config{Dir: t.TempDir(), RaftAddress: addr})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(h.Close)
-				return h, addr
-			}
 			machine := func(kind string) StateMachine {
 				if kind == "plain" {
 					return &countingSM{}
@@ -172,7 +158,7 @@ func TestMixedKindsShareSnapshots(t *testing.T) {
 				close(m.finish) // saves write at once
 				return m
 			}
-			leader, addr := newHost()
+			leader, addr := startHost(t)
 			if err := leader.StartReplica(shard, 1, map[uint64]string{1: addr}, false, false, func() StateMachine { return machine(leaderKind) }); err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +172,7 @@ func TestMixedKindsShareSnapshots(t *testing.T) {
 				t.Fatal(err)
 			}
 			otherKind := map[string]string{"plain": "preparer", "preparer": "plain"}[leaderKind]
-			follower, faddr := newHost()
+			follower, faddr := startHost(t)
 			if err := leader.AddNonVoting(ctx, shard, 2, faddr); err != nil {
 				t.Fatal(err)
 			}

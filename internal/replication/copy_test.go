@@ -60,20 +60,25 @@ func (s *countingSM) state() (sum uint64, applied, loads int) {
 	return s.sum, s.applied, s.loads
 }
 
+// startHost starts a node host on a free loopback port, closed when the
+// test ends.
+func startHost(t *testing.T) (*Host, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	h, err := NewHost(Config{Dir: t.TempDir(), RaftAddress: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h, addr
+}
+
 // A replica added to a group with its whole log replays every entry; one
 // added after SnapshotAndCompact is built from the snapshot and applies
 // only what came after it.
 func TestSnapshotAndCompactCopiesBySnapshot(t *testing.T) {
 	const shard, entries = 7, 300
-	start := func() (*Host, string) {
-		addr := freeAddr(t)
-		h, err := NewHost(Config{Dir: t.TempDir(), RaftAddress: addr})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(h.Close)
-		return h, addr
-	}
+	start := func() (*Host, string) { return startHost(t) }
 	leader, leaderAddr := start()
 	if err := leader.StartReplica(shard, 1, map[uint64]string{1: leaderAddr}, false, false, func() StateMachine { return &countingSM{} }); err != nil {
 		t.Fatal(err)
