@@ -49,8 +49,9 @@ type Preparer interface {
 	Prepare() (SaveFunc, error)
 }
 
-// SaveFunc writes what Prepare captured; Release frees it when the save
-// is abandoned (it is safe to call after Save, and more than once).
+// SaveFunc writes what Prepare captured; Release frees it. The adapter
+// calls Release once it is done with the snapshot, written or abandoned
+// (Release must tolerate being called more than once).
 type SaveFunc struct {
 	Save    func(w *bufio.Writer) error
 	Release func()

@@ -156,28 +156,26 @@ func (r *replica) waitApplied(ctx context.Context, want uint64, limit time.Durat
 const replicaMagic = "OMDBREPL"
 
 func (r *replica) Save(w *bufio.Writer) error {
+	return writeReplicaSnapshot(w, r.applied.Load(), r.dedupOrder(), r.part.SaveSnapshot)
+}
+
+// dedupOrder copies the remembered request ids, oldest first.
+func (r *replica) dedupOrder() []requestID {
 	order := make([]requestID, 0, len(r.order))
 	for i := 0; i < len(r.order); i++ {
 		order = append(order, r.order[(r.head+i)%len(r.order)])
 	}
-	return writeReplicaSnapshot(w, r.applied.Load(), order, r.part.SaveSnapshot)
+	return order
 }
 
 // Prepare implements replication.Preparer: it captures the applied
 // index, the dedup window and a view of the partition (Apply is excluded
 // meanwhile), and returns what writes them out while Apply goes on.
 func (r *replica) Prepare() (replication.SaveFunc, error) {
-	applied := r.applied.Load()
-	order := make([]requestID, 0, len(r.order))
-	for i := 0; i < len(r.order); i++ {
-		order = append(order, r.order[(r.head+i)%len(r.order)])
-	}
+	applied, order := r.applied.Load(), r.dedupOrder()
 	view := r.part.PrepareSnapshot()
 	return replication.SaveFunc{
-		Save: func(w *bufio.Writer) error {
-			defer view.Release()
-			return writeReplicaSnapshot(w, applied, order, view.Save)
-		},
+		Save:    func(w *bufio.Writer) error { return writeReplicaSnapshot(w, applied, order, view.Save) },
 		Release: view.Release,
 	}, nil
 }
