@@ -181,7 +181,7 @@ func (c *Client) applyStatus(key string, v []byte, deleted bool) {
 func (c *Client) watch(ctx context.Context, rev int64) {
 	defer close(c.done)
 	for ctx.Err() == nil {
-		wch := c.etcd.Watch(clientv3.WithRequireLeader(ctx), c.keys.Root+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1), clientv3.WithPrevKV())
+		wch := c.etcd.Watch(clientv3.WithRequireLeader(ctx), c.keys.Root+"/", clientv3.WithPrefix(), clientv3.WithRev(rev+1))
 		for wr := range wch {
 			if wr.Err() != nil {
 				break

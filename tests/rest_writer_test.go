@@ -29,7 +29,7 @@ type restWriter struct {
 	measure   atomic.Bool
 }
 
-func startRESTWriter(t *testing.T, endpoints []string, db, table string) *restWriter {
+func startRESTWriter(t testing.TB, endpoints []string, db, table string) *restWriter {
 	r := &restWriter{table: table, ws: &writerSet{acked: map[string]map[int64]bool{table: {}}, keys: map[string]map[string]bool{table: {}}, stop: make(chan struct{})}}
 	for k := 0; k < 20; k++ {
 		r.ws.keys[table][fmt.Sprintf("rk-%d", k)] = true

@@ -148,11 +148,17 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // benchCluster starts 1 coord, 1 nameserver and the given tablets from the
 // release BENCH_RELEASE names (this tree's by default), with database db.
-func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, context.Context) {
-	rel := os.Getenv("BENCH_RELEASE")
-	if rel == "" {
-		rel = cluster.Release(b, version)
+// benchRelease is the release the benchmarks run: BENCH_RELEASE if set
+// (another build, to compare), else this tree's.
+func benchRelease(b *testing.B) string {
+	if rel := os.Getenv("BENCH_RELEASE"); rel != "" {
+		return rel
 	}
+	return cluster.Release(b, version)
+}
+
+func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, context.Context) {
+	rel := benchRelease(b)
 	nodes, data := cluster.NodeDirs(b)
 	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 1, Tablets: tablets, DataDir: data})
 	if err != nil {

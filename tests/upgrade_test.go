@@ -43,7 +43,7 @@ type gapWriters struct {
 
 // startGapWriters runs one sequential writer per partition of every table
 // (so a stall of one partition cannot hide behind another's), plus a reader.
-func startGapWriters(t *testing.T, cli *client.Client, db string, tables []string) *gapWriters {
+func startGapWriters(t testing.TB, cli *client.Client, db string, tables []string) *gapWriters {
 	g := &gapWriters{writerSet: &writerSet{acked: map[string]map[int64]bool{}, keys: map[string]map[string]bool{}, stop: make(chan struct{})},
 		last: map[string]time.Time{}, maxGap: map[string]time.Duration{}}
 	w := 0
@@ -179,6 +179,30 @@ func runStep(t *testing.T, what string, f func() (string, error)) string {
 	return out
 }
 
+// startUpgradeWorkload creates the upgrade test's tables (8 partitions × 3
+// replicas, 4 × 2, 4 × 1, and a 4 × 3 table written over REST) and starts
+// their writers: one sequential SDK writer per partition, a reader, and a
+// REST writer through both apiservers. It returns once they are under way.
+func startUpgradeWorkload(t testing.TB, c *cluster.Cluster, cli *client.Client) (*gapWriters, *restWriter) {
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		t.Fatal(err)
+	}
+	tables := []string{"t3", "t2", "t1"}
+	for i, spec := range [][2]int{{8, 3}, {4, 2}, {4, 1}} {
+		if err := cli.CreateTable(ctx, eventTable("db", tables[i], spec[0], spec[1]), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cli.CreateTable(ctx, eventTable("db", "rest", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
+	g := startGapWriters(t, cli, "db", tables)
+	rw := startRESTWriter(t, []string{c.APIServers[0].Endpoint, c.APIServers[1].Endpoint}, "db", "rest")
+	time.Sleep(2 * time.Second)
+	return g, rw
+}
+
 // rollingUpgrade performs the seed's procedure literally on a live cluster.
 func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets int) {
 	oldRel, newRel := cluster.Release(t, oldVersion), cluster.Release(t, newVersion)
@@ -208,26 +232,13 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		t.Fatal(err)
 	}
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		t.Fatal(err)
-	}
-	tables := []string{"t3", "t2", "t1"}
-	for i, spec := range [][2]int{{8, 3}, {4, 2}, {4, 1}} {
-		if err := cli.CreateTable(ctx, eventTable("db", tables[i], spec[0], spec[1]), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := cli.CreateTable(ctx, eventTable("db", "rest", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
-		t.Fatal(err)
-	}
-	g := startGapWriters(t, cli, "db", tables)
-	rw := startRESTWriter(t, []string{c.APIServers[0].Endpoint, c.APIServers[1].Endpoint}, "db", "rest")
-	time.Sleep(2 * time.Second)
+	g, rw := startUpgradeWorkload(t, c, cli)
 	// The same writers on the same cluster with nothing happening: what
 	// the machine's own load costs, to read the upgrade's figures against.
 	g.measure.Store(true)
+	cpu := takeCPU(c)
 	time.Sleep(baselineWindow)
+	t.Logf("CPU with no upgrade: %s", takeCPU(c).since(cpu))
 	g.measure.Store(false)
 	baseline := sortedGaps(g.takeGaps())
 	rowsBefore := 0
@@ -256,7 +267,9 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		if allowSingle {
 			pre = append(pre, "--allow_single_replica")
 		}
+		cpu := takeCPU(c)
 		out := runStep(t, "pre-upgrade "+ep, func() (string, error) { return tb.Ops(pre...) })
+		t.Logf("CPU during pre-upgrade: %s", takeCPU(c).since(cpu))
 		t.Logf("%s", lastLine(out))
 		runStep(t, "stop "+tb.Name, func() (string, error) { return tb.Script("stop", "tablet") })
 		if err := tb.BackupAndSwapBin(newRel); err != nil {
@@ -266,7 +279,9 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		if !autoFailover {
 			runStep(t, "recoverdata", func() (string, error) { return tb.Ops("--cmd=recoverdata") })
 		}
+		cpu = takeCPU(c)
 		out = runStep(t, "post-upgrade "+ep, func() (string, error) { return tb.Ops("--cmd=post-upgrade", "--endpoints="+ep) })
+		t.Logf("CPU during post-upgrade: %s", takeCPU(c).since(cpu))
 		t.Logf("%s", lastLine(out))
 		out = runStep(t, "showopstatus --filter=kFailed", func() (string, error) { return tb.Ops("--cmd=showopstatus", "--filter=kFailed") })
 		if rows, _ := cluster.ParseTable(out); len(rows) != 0 {

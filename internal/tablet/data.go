@@ -513,11 +513,19 @@ func (d *data) reportStatus(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
+		leadershipOnly := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		case <-d.leaderCh:
+			// Clients route by these keys, so a leader change is
+			// published at once; rows and offsets wait for the tick.
+			// During an upgrade leaders move many times a second, and
+			// rewriting every replica's status at each move multiplied
+			// the etcd writes, and the watch events every client
+			// decodes, by six (280/s against 48/s).
+			leadershipOnly = true
 		}
 		lease := clientv3.LeaseID(d.s.lease.Load())
 		if lease == 0 {
@@ -541,9 +549,7 @@ func (d *data) reportStatus(ctx context.Context) {
 			if ok {
 				rs.LeaderReplicaID = id
 			}
-			prev, had := last[h.rep.shardID]
-			if had && prev.IsLeader == rs.IsLeader && prev.Term == rs.Term && prev.LeaderReplicaID == rs.LeaderReplicaID &&
-				prev.Rows == rs.Rows && prev.Offset == rs.Offset {
+			if prev, had := last[h.rep.shardID]; had && !statusChanged(prev, rs, leadershipOnly) {
 				continue
 			}
 			rs.UpdatedAt = time.Now().UTC()
@@ -562,6 +568,15 @@ func (d *data) reportStatus(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// statusChanged reports whether cur must be written over prev: any change
+// on the second's tick, only a change of leadership otherwise.
+func statusChanged(prev, cur coord.ReplicaStatus, leadershipOnly bool) bool {
+	if prev.IsLeader != cur.IsLeader || prev.Term != cur.Term || prev.LeaderReplicaID != cur.LeaderReplicaID {
+		return true
+	}
+	return !leadershipOnly && (prev.Rows != cur.Rows || prev.Offset != cur.Offset)
 }
 
 // statusOpsPerTxn stays under etcd's default limit of 128 operations per
