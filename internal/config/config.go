@@ -104,6 +104,9 @@ type Config struct {
 	GCInterval time.Duration
 	// StreamBandwidthLimit paces each outgoing snapshot copy (bytes/s, 0: unpaced).
 	StreamBandwidthLimit int64
+	// SnapshotSyncBytes: sync the Raft data's file system every this many
+	// bytes of snapshot written (0: only at each file's end).
+	SnapshotSyncBytes int64
 
 	// ops
 	OpenmldbBinPath    string
@@ -159,6 +162,7 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")
 	fs.DurationVar(&c.GCInterval, "gc_interval", 60*time.Second, "tablet: how often expired rows are removed")
 	fs.Int64Var(&c.StreamBandwidthLimit, "stream_bandwidth_limit", DefaultStreamBandwidthLimit, "tablet: bytes per second each outgoing snapshot copy (a new or temporary replica) is paced to; 0: unpaced")
+	fs.Int64Var(&c.SnapshotSyncBytes, "snapshot_sync_bytes", DefaultSnapshotSyncBytes, "tablet: while a snapshot is written or received, sync the file system holding db_root_path every this many bytes, so that the final sync does not hold every Raft log commit on it; 0: sync each snapshot file only at its end")
 	fs.StringVar(&c.OpenmldbBinPath, "openmldb_bin_path", "./bin/openmldb", "ops: the openmldb binary (kept for OpenMLDB compatibility)")
 	fs.StringVar(&r.endpoints, "endpoints", "", "ops: comma list of tablet endpoints the command works on")
 	fs.StringVar(&c.StatFile, "statfile", "", "ops: file to append pre-upgrade's plan lines to")
@@ -177,6 +181,11 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 // runs first cited for it streamed no snapshot at all; no measurement
 // shows what pacing itself gains: docs/operations/upgrade.md.)
 const DefaultStreamBandwidthLimit = 32 << 20
+
+// DefaultSnapshotSyncBytes is 1 MiB: with it the partition being copied
+// stalled for 34-46 ms instead of ~120 ms (BenchmarkSnapshotWriteStall,
+// docs/design/data-plane.md); 256 KiB and 4 MiB measured no better.
+const DefaultSnapshotSyncBytes = 1 << 20
 
 type rawFlags struct {
 	endpoints          string
@@ -264,6 +273,9 @@ func (c *Config) validate(raw *rawFlags) error {
 		}
 		if c.StreamBandwidthLimit < 0 {
 			return fmt.Errorf("--stream_bandwidth_limit must be 0 (unpaced) or a positive number of bytes per second, got %d", c.StreamBandwidthLimit)
+		}
+		if c.SnapshotSyncBytes < 0 {
+			return fmt.Errorf("--snapshot_sync_bytes must be 0 (sync at each file's end only) or a positive number of bytes, got %d", c.SnapshotSyncBytes)
 		}
 	case "mon":
 		if len(c.Args) == 0 {

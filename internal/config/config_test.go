@@ -53,6 +53,22 @@ func TestRoleDefaults(t *testing.T) {
 	}
 }
 
+func TestSnapshotSyncBytes(t *testing.T) {
+	for args, want := range map[string]int64{"": DefaultSnapshotSyncBytes, "--snapshot_sync_bytes=0": 0, "--snapshot_sync_bytes=4194304": 4 << 20} {
+		argv := []string{"--role=tablet"}
+		if args != "" {
+			argv = append(argv, args)
+		}
+		c, err := Parse(argv)
+		if err != nil {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		if c.SnapshotSyncBytes != want {
+			t.Errorf("%v: SnapshotSyncBytes %d, want %d", argv, c.SnapshotSyncBytes, want)
+		}
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	loop := filepath.Join(t.TempDir(), "loop.flags")
 	if err := os.WriteFile(loop, []byte("--flagfile="+loop+"\n"), 0o644); err != nil {
@@ -62,23 +78,25 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		"no role":            {nil, "--role is required"},
-		"unknown role":       {[]string{"--role=x"}, "unknown role"},
-		"unknown flag":       {[]string{"--role=tablet", "--x=1"}, "unknown flag --x"},
-		"bad bool":           {[]string{"--role=tablet", "--auto_failover=maybe"}, "auto_failover"},
-		"bad int":            {[]string{"--role=tablet", "--zk_session_timeout=abc"}, "zk_session_timeout"},
-		"nonpositive":        {[]string{"--role=tablet", "--zk_session_timeout=0"}, "must be positive"},
-		"flagfile loop":      {[]string{"--flagfile=" + loop}, "nested more than"},
-		"flagfile arg":       {[]string{"--flagfile"}, "needs a file name"},
-		"root path":          {[]string{"--role=tablet", "--zk_root_path=openmldb"}, "must start with /"},
-		"root slash":         {[]string{"--role=tablet", "--zk_root_path=/a/"}, "not end with /"},
-		"empty zk":           {[]string{"--role=tablet", "--zk_cluster=,"}, "at least one"},
-		"raft=endpoint":      {[]string{"--role=tablet", "--raft_endpoint=127.0.0.1:10921"}, "must differ"},
-		"negative bandwidth": {[]string{"--role=tablet", "--stream_bandwidth_limit=-1"}, "stream_bandwidth_limit"},
-		"bad bandwidth":      {[]string{"--role=tablet", "--stream_bandwidth_limit=32MB"}, "stream_bandwidth_limit"},
-		"mon no command":     {[]string{"--role=mon"}, "needs the command"},
-		"dup member":         {[]string{"--role=coord", "--initial_cluster=a=127.0.0.1:1,a=127.0.0.1:2"}, "appears twice"},
-		"bad level":          {[]string{"--role=tablet", "--log_level=loud"}, "--log_level"},
+		"no role":                {nil, "--role is required"},
+		"unknown role":           {[]string{"--role=x"}, "unknown role"},
+		"unknown flag":           {[]string{"--role=tablet", "--x=1"}, "unknown flag --x"},
+		"bad bool":               {[]string{"--role=tablet", "--auto_failover=maybe"}, "auto_failover"},
+		"bad int":                {[]string{"--role=tablet", "--zk_session_timeout=abc"}, "zk_session_timeout"},
+		"nonpositive":            {[]string{"--role=tablet", "--zk_session_timeout=0"}, "must be positive"},
+		"flagfile loop":          {[]string{"--flagfile=" + loop}, "nested more than"},
+		"flagfile arg":           {[]string{"--flagfile"}, "needs a file name"},
+		"root path":              {[]string{"--role=tablet", "--zk_root_path=openmldb"}, "must start with /"},
+		"root slash":             {[]string{"--role=tablet", "--zk_root_path=/a/"}, "not end with /"},
+		"empty zk":               {[]string{"--role=tablet", "--zk_cluster=,"}, "at least one"},
+		"raft=endpoint":          {[]string{"--role=tablet", "--raft_endpoint=127.0.0.1:10921"}, "must differ"},
+		"negative bandwidth":     {[]string{"--role=tablet", "--stream_bandwidth_limit=-1"}, "stream_bandwidth_limit"},
+		"bad bandwidth":          {[]string{"--role=tablet", "--stream_bandwidth_limit=32MB"}, "stream_bandwidth_limit"},
+		"negative snapshot sync": {[]string{"--role=tablet", "--snapshot_sync_bytes=-1"}, "snapshot_sync_bytes"},
+		"bad snapshot sync":      {[]string{"--role=tablet", "--snapshot_sync_bytes=1MiB"}, "snapshot_sync_bytes"},
+		"mon no command":         {[]string{"--role=mon"}, "needs the command"},
+		"dup member":             {[]string{"--role=coord", "--initial_cluster=a=127.0.0.1:1,a=127.0.0.1:2"}, "appears twice"},
+		"bad level":              {[]string{"--role=tablet", "--log_level=loud"}, "--log_level"},
 	}
 	for name, tc := range cases {
 		_, err := Parse(tc.args)

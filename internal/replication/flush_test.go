@@ -9,7 +9,7 @@ import (
 // and not only at the end; the bytes pass through unchanged.
 func TestSnapshotWritesSyncTheDiskAsTheyGo(t *testing.T) {
 	syncs := 0
-	d := &diskFlusher{sync: func() error { syncs++; return nil }}
+	d := &diskFlusher{every: flushEvery, sync: func() error { syncs++; return nil }}
 	var out bytes.Buffer
 	w := flushingWriter{w: &out, d: d}
 	chunk := bytes.Repeat([]byte("s"), flushEvery/4)
@@ -27,12 +27,21 @@ func TestSnapshotWritesSyncTheDiskAsTheyGo(t *testing.T) {
 	// A host whose directory could not be opened does not flush, and a
 	// real one does without error.
 	(&diskFlusher{}).wrote(2 * flushEvery)
-	host := newDiskFlusher(t.TempDir())
+	host := newDiskFlusher(t.TempDir(), 0)
 	defer host.close()
-	if host.sync == nil {
-		t.Fatal("no flusher for a readable directory")
+	if host.sync == nil || host.every != flushEvery {
+		t.Fatalf("flusher for a readable directory: every %d, want %d", host.every, flushEvery)
 	}
 	if err := host.sync(); err != nil {
 		t.Fatalf("syncfs: %v", err)
+	}
+	// --snapshot_sync_bytes: its own period, and off below 0.
+	if d := newDiskFlusher(t.TempDir(), 4096); d.every != 4096 || d.sync == nil {
+		t.Fatalf("every 4096: got every %d", d.every)
+	} else {
+		d.close()
+	}
+	if d := newDiskFlusher(t.TempDir(), -1); d.sync != nil {
+		t.Fatal("a negative period should turn the syncs off")
 	}
 }

@@ -69,6 +69,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	host, err := replication.NewHost(replication.Config{
 		Dir: filepath.Join(cfg.DBRootPath, "raft"), RaftAddress: cfg.RaftEndpoint,
 		SnapshotBytesPerSecond: cfg.StreamBandwidthLimit,
+		SnapshotSyncBytes:      snapshotSyncBytes(cfg.SnapshotSyncBytes),
 		OnLeader:               func(replication.LeaderInfo) { d.signalStatus() },
 	})
 	if err != nil {
@@ -175,4 +176,13 @@ func (s *Server) registerOnce(ctx context.Context, justStarted bool) error {
 	case <-sess.Done():
 		return fmt.Errorf("etcd session expired")
 	}
+}
+
+// snapshotSyncBytes maps --snapshot_sync_bytes (0: off) onto
+// replication.Config's (0: the default, < 0: off).
+func snapshotSyncBytes(flag int64) int64 {
+	if flag == 0 {
+		return -1
+	}
+	return flag
 }

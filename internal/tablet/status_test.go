@@ -33,3 +33,11 @@ func TestStatusChangedWritesLeadershipAtOnceAndCountsOnTheTick(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotSyncFlagZeroTurnsTheSyncsOff(t *testing.T) {
+	for flag, want := range map[int64]int64{0: -1, 1 << 20: 1 << 20, 4096: 4096} {
+		if got := snapshotSyncBytes(flag); got != want {
+			t.Errorf("--snapshot_sync_bytes=%d: replication gets %d, want %d", flag, got, want)
+		}
+	}
+}
