@@ -148,19 +148,27 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // benchCluster starts 1 coord, 1 nameserver and the given tablets from the
 // release BENCH_RELEASE names (this tree's by default), with database db.
-// benchRelease is the release the benchmarks run: BENCH_RELEASE if set
-// (another build, to compare), else this tree's.
-func benchRelease(b *testing.B) string {
-	if rel := os.Getenv("BENCH_RELEASE"); rel != "" {
-		return rel
+func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, context.Context) {
+	c, cli := startBenchCluster(b, cluster.Options{Nameservers: 1, Tablets: tablets})
+	ctx := cluster.Ctx(b)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		b.Fatal(err)
 	}
-	return cluster.Release(b, version)
+	return c, cli, ctx
 }
 
-func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, context.Context) {
-	rel := benchRelease(b)
+// startBenchCluster lays out and starts a cluster of the release
+// BENCH_RELEASE names (another build, to compare; this tree's by default),
+// data on disk and node directories apart (cluster.NodeDirs), and connects
+// an SDK client to it.
+func startBenchCluster(b *testing.B, o cluster.Options) (*cluster.Cluster, *client.Client) {
+	rel := os.Getenv("BENCH_RELEASE")
+	if rel == "" {
+		rel = cluster.Release(b, version)
+	}
 	nodes, data := cluster.NodeDirs(b)
-	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 1, Tablets: tablets, DataDir: data})
+	o.DataDir = data
+	c, err := cluster.Layout(nodes, rel, o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,10 +176,5 @@ func benchCluster(b *testing.B, tablets int) (*cluster.Cluster, *client.Client, 
 	if err := c.StartAll(false); err != nil {
 		b.Fatal(err)
 	}
-	cli := connectSDK(b, c)
-	ctx := cluster.Ctx(b)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		b.Fatal(err)
-	}
-	return c, cli, ctx
+	return c, connectSDK(b, c)
 }

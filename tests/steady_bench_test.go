@@ -20,17 +20,7 @@ import (
 //
 // BENCH_RELEASE=<release dir> runs it against another build.
 func BenchmarkSteadyWrites(b *testing.B) {
-	rel := benchRelease(b)
-	nodes, data := cluster.NodeDirs(b)
-	c, err := cluster.Layout(nodes, rel, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2, DataDir: data})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = c.StopAll() })
-	if err := c.StartAll(false); err != nil {
-		b.Fatal(err)
-	}
-	cli := connectSDK(b, c)
+	c, cli := startBenchCluster(b, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2})
 	g, rw := startUpgradeWorkload(b, c, cli)
 	defer func() {
 		close(g.stop)
