@@ -41,12 +41,8 @@ func startRESTWriter(t testing.TB, endpoints []string, db, table string) *restWr
 	go func() {
 		defer r.ws.wg.Done()
 		target := 0
-		for n := int64(1); ; n++ {
-			select {
-			case <-r.ws.stop:
-				return
-			default:
-			}
+		var pace pacer
+		for n := int64(1); pace.wait(r.ws.stop); n++ {
 			body := fmt.Sprintf(`{"value":[["rk-%d", %d, "v%d"]]}`, n%20, n, n)
 			for attempt := 0; ; attempt++ {
 				ep := endpoints[target%len(endpoints)]

@@ -29,6 +29,55 @@ var gapDebugThreshold = func() time.Duration {
 	return 100 * time.Millisecond
 }()
 
+// writeInterval spaces each writer's writes (UPGRADE_WRITE_INTERVAL=20ms):
+// unset, every writer writes back to back and the machine's CPU is
+// saturated, so the gaps measure that as much as the upgrade; paced, the
+// same procedure is measured with CPU to spare.
+var writeInterval, writeIntervalErr = func() (time.Duration, error) {
+	v := os.Getenv("UPGRADE_WRITE_INTERVAL")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err == nil && d < 0 {
+		err = fmt.Errorf("negative")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("UPGRADE_WRITE_INTERVAL=%q: want a duration such as 20ms (%v)", v, err)
+	}
+	return d, nil
+}()
+
+// pacer holds a writer to writeInterval between writes.
+type pacer struct{ next time.Time }
+
+// wait returns once the next write is due, or false once stop is closed.
+// A writer that fell behind starts afresh instead of catching up in a burst.
+func (p *pacer) wait(stop <-chan struct{}) bool {
+	now := time.Now()
+	due := now
+	if writeInterval > 0 {
+		if p.next.After(now) {
+			due = p.next
+		}
+		p.next = due.Add(writeInterval)
+	}
+	if !due.After(now) {
+		select {
+		case <-stop:
+			return false
+		default:
+			return true
+		}
+	}
+	select {
+	case <-stop:
+		return false
+	case <-time.After(due.Sub(now)):
+		return true
+	}
+}
+
 // gapWriters writes unique rows to every table and partition, records every
 // acknowledged row and, per partition, the longest gap between successes.
 type gapWriters struct {
@@ -73,12 +122,8 @@ func startGapWriters(t testing.TB, cli *client.Client, db string, tables []strin
 			g.wg.Add(1)
 			go func() {
 				defer g.wg.Done()
-				for n := 0; ; n++ {
-					select {
-					case <-g.stop:
-						return
-					default:
-					}
+				var pace pacer
+				for n := 0; pace.wait(g.stop); n++ {
 					ts := int64(writer)*1_000_000_000 + int64(n) + 1
 					ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 					err := cli.Put(ctx, db, tb, []any{keys[n%len(keys)], ts, fmt.Sprintf("v%d", n)})
@@ -196,6 +241,12 @@ func startUpgradeWorkload(t testing.TB, c *cluster.Cluster, cli *client.Client) 
 	}
 	if err := cli.CreateTable(ctx, eventTable("db", "rest", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
 		t.Fatal(err)
+	}
+	if writeIntervalErr != nil {
+		t.Fatal(writeIntervalErr)
+	}
+	if writeInterval > 0 {
+		t.Logf("writers paced: one write per writer every %s (UPGRADE_WRITE_INTERVAL)", writeInterval)
 	}
 	g := startGapWriters(t, cli, "db", tables)
 	rw := startRESTWriter(t, []string{c.APIServers[0].Endpoint, c.APIServers[1].Endpoint}, "db", "rest")
