@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -411,7 +412,27 @@ func TestValidateRemembersOnlyValidAddresses(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := validAddrs.Load("127.0.0.1"); ok {
-		t.Fatal("an invalid address was remembered")
+	if _, ok := validAddrs.Load("127.0.0.1:10922"); !ok {
+		t.Fatal("a valid address was not remembered: every batch would run the regular expression again")
+	}
+	for _, bad := range []string{"", "127.0.0.1", "host:port:extra", "no port:"} {
+		if _, ok := validAddrs.Load(bad); ok {
+			t.Fatalf("the invalid address %q was remembered", bad)
+		}
+	}
+	// The cache is bounded: past maxRememberedAddrs addresses are still
+	// answered, checked each time, and not stored.
+	for i := 0; i < maxRememberedAddrs+100; i++ {
+		if addr := fmt.Sprintf("10.%d.%d.1:7000", i/256, i%256); !f.Validate(addr) {
+			t.Fatalf("%s rejected", addr)
+		}
+	}
+	n := 0
+	validAddrs.Range(func(any, any) bool { n++; return true })
+	if n > maxRememberedAddrs {
+		t.Fatalf("%d addresses remembered, want at most %d", n, maxRememberedAddrs)
+	}
+	if f.Validate("10.0.0.1") {
+		t.Fatal("an address without a port accepted once the cache is full")
 	}
 }
