@@ -42,6 +42,17 @@ func (k Keys) UpgradePlan(ep string) string { return k.join("upgrade_plan", ep) 
 // UpgradePlanPrefix lists every recorded plan.
 func (k Keys) UpgradePlanPrefix() string { return k.join("upgrade_plan") + "/" }
 
+// OpsToolRunPrefix holds one leased key per ops-tool run that may have
+// switched auto_failover off (OpsToolRun).
+func (k Keys) OpsToolRunPrefix() string { return k.join("ops_tool", "runs") + "/" }
+
+// OpsToolRun is one running ops tool's key; it dies with its lease.
+func (k Keys) OpsToolRun(id string) string { return k.OpsToolRunPrefix() + id }
+
+// AutoFailoverRestore, when present, says an ops-tool run switched
+// auto_failover off and the last run to finish switches it back on.
+func (k Keys) AutoFailoverRestore() string { return k.join("ops_tool", "auto_failover_restore") }
+
 // DatabaseMeta is a database record.
 type DatabaseMeta struct {
 	Name       string    `json:"name"`

@@ -243,6 +243,11 @@ func (c *Client) execOps(ctx context.Context, name string, args []string) error 
 		if _, err := ns.ConfSet(ctx, connect.NewRequest(&openmldbv1.ConfSetRequest{Key: args[0], Value: args[1]})); err != nil {
 			return rpcError(err)
 		}
+		if args[0] == "auto_failover" {
+			// An operator's explicit choice outranks an ops-tool run that
+			// died meaning to switch it back on.
+			_, _ = c.cli.Delete(ctx, c.keys.AutoFailoverRestore())
+		}
 		fmt.Fprintf(c.out, "set %s ok\n", args[0])
 	}
 	return nil

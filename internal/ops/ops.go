@@ -72,8 +72,10 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	t := &tool{cfg: cfg, cli: sdk, ns: ns, keys: coord.Keys{Root: cfg.ZkRootPath}, out: out}
 	switch cfg.Cmd {
 	case "showopstatus":
+		defer t.warnStrandedAutoFailover(ctx, os.Stderr)
 		return t.showOpStatus(ctx)
 	case "showtablestatus":
+		defer t.warnStrandedAutoFailover(ctx, os.Stderr)
 		cli.PrintTable(out, cli.TableStatusHeader, cli.TableStatusRows(t.cli.TableStatuses(cfg.Filter)))
 		return nil
 	case "pre-upgrade":
@@ -112,32 +114,6 @@ func rpcErr(err error) error {
 		return errors.New(ce.Message())
 	}
 	return err
-}
-
-// withAutoFailoverOff switches auto_failover off for fn and restores it
-// afterwards, also when fn fails.
-func (t *tool) withAutoFailoverOff(ctx context.Context, fn func() error) error {
-	resp, err := t.ns.ConfGet(ctx, connect.NewRequest(&openmldbv1.ConfGetRequest{Key: "auto_failover"}))
-	if err != nil {
-		return rpcErr(err)
-	}
-	was := resp.Msg.Conf["auto_failover"] == "true"
-	if was {
-		if _, err := t.ns.ConfSet(ctx, connect.NewRequest(&openmldbv1.ConfSetRequest{Key: "auto_failover", Value: "false"})); err != nil {
-			return rpcErr(err)
-		}
-		t.printf("auto_failover switched off for the duration\n")
-		defer func() {
-			rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if _, err := t.ns.ConfSet(rctx, connect.NewRequest(&openmldbv1.ConfSetRequest{Key: "auto_failover", Value: "true"})); err != nil {
-				t.printf("WARNING: could not switch auto_failover back on: %v\n", rpcErr(err))
-			} else {
-				t.printf("auto_failover switched back on\n")
-			}
-		}()
-	}
-	return fn()
 }
 
 func (t *tool) showOpStatus(ctx context.Context) error {

@@ -1,0 +1,186 @@
+package tests
+
+import (
+	"bufio"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/openmldb-go/openmldb/client"
+	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/tests/cluster"
+)
+
+// killOpsMidway starts the seed's pre-upgrade command for ep in n's
+// directory and kill -9s it as soon as it has printed a line containing
+// until, after switching auto_failover off.
+func killOpsMidway(t *testing.T, c *cluster.Cluster, n *cluster.Node, ep, until string) {
+	t.Helper()
+	cmd := exec.Command("python3", "tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
+		"--zk_cluster="+c.ZkCluster, "--zk_root_path="+c.RootPath, "--cmd=pre-upgrade", "--endpoints="+ep)
+	cmd.Dir = n.Dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var seen []string
+	off := false
+	for sc.Scan() {
+		seen = append(seen, sc.Text())
+		off = off || strings.Contains(sc.Text(), "auto_failover switched off")
+		if off && strings.Contains(sc.Text(), until) {
+			break
+		}
+	}
+	// python3 exec'd the binary, so this is the tool itself.
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+	if !off || !strings.Contains(seen[len(seen)-1], until) {
+		t.Fatalf("pre-upgrade never printed %q after switching auto_failover off:\n%s", until, strings.Join(seen, "\n"))
+	}
+}
+
+func autoFailover(t *testing.T, c *cluster.Cluster) string {
+	t.Helper()
+	out, err := c.NSClient(cluster.Ctx(t), "confget auto_failover")
+	if err != nil {
+		t.Fatalf("confget: %v\n%s", err, out)
+	}
+	rows, err := cluster.ParseTable(out)
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("confget output: %v\n%s", err, out)
+	}
+	return rows[0]["value"]
+}
+
+// A pre-upgrade killed with -9 cannot switch auto_failover back on. The
+// next run does, once no other run is under way; showopstatus warns
+// meanwhile; and an operator's own confset outranks the dead run.
+func TestOpsToolRestoresAutoFailoverAfterACrash(t *testing.T) {
+	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
+	cli := connectSDK(t, c)
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.CreateTable(ctx, eventTable("db", "t", 6, 2), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
+	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
+	if out, err := c.NSClient(ctx, "confset auto_failover true"); err != nil {
+		t.Fatalf("confset: %v\n%s", err, out)
+	}
+	keys := coord.Keys{Root: c.RootPath}
+	etcd := cli.Etcd()
+	markPresent := func() bool {
+		resp, err := etcd.Get(ctx, keys.AutoFailoverRestore())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(resp.Kvs) > 0
+	}
+	tablet := c.Tablets[0]
+
+	// Killed once it has started to move leaders: its plan is half done.
+	killOpsMidway(t, c, tablet, tablet.Endpoint, "moving the leader off")
+	if v := autoFailover(t, c); v != "false" {
+		t.Fatalf("after the kill auto_failover is %s; the killed run had switched it off", v)
+	}
+	if !markPresent() {
+		t.Fatal("the killed run left no record that auto_failover must be restored")
+	}
+	// Once the dead run's lease lapses, the status commands say so (on
+	// stderr: the table itself stays as it was).
+	cluster.Eventually(t, 30*time.Second, "showopstatus warns", func() error {
+		out, err := tablet.Ops("--cmd=showopstatus")
+		if err != nil {
+			t.Fatalf("showopstatus: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "auto_failover was switched off by an ops-tool run that did not finish: --cmd=pre-upgrade --endpoints="+tablet.Endpoint) {
+			return errorf("no warning yet:\n%s", out)
+		}
+		return nil
+	})
+
+	// Another run under way (a lease of its own): the next run to finish
+	// leaves auto_failover off for it.
+	lease, err := etcd.Grant(ctx, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := etcd.Put(ctx, keys.OpsToolRun("other"), `{"cmd":"scaleout","host":"elsewhere","pid":1}`, clientv3.WithLease(lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := tablet.Ops("--cmd=post-upgrade", "--endpoints="+tablet.Endpoint)
+	if err != nil {
+		t.Fatalf("post-upgrade after the crash: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "auto_failover is off since an earlier run that did not finish: --cmd=pre-upgrade") {
+		t.Fatalf("post-upgrade did not say why auto_failover is off:\n%s", out)
+	}
+	t.Logf("post-upgrade after the crash, with another run under way:\n%s", out)
+	if !strings.Contains(out, "auto_failover stays off: another ops-tool run is under way, --cmd=scaleout") {
+		t.Fatalf("post-upgrade with another run under way:\n%s", out)
+	}
+	if v := autoFailover(t, c); v != "false" || !markPresent() {
+		t.Fatalf("with another run under way: auto_failover %s, record present %v; want false, true", v, markPresent())
+	}
+	if _, err := etcd.Revoke(ctx, lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err = tablet.Ops("--cmd=post-upgrade", "--endpoints="+tablet.Endpoint)
+	if err != nil {
+		t.Fatalf("second post-upgrade: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "auto_failover switched back on") {
+		t.Fatalf("the last run did not switch auto_failover back on:\n%s", out)
+	}
+	if v := autoFailover(t, c); v != "true" || markPresent() {
+		t.Fatalf("after the last run: auto_failover %s, record present %v; want true, false", v, markPresent())
+	}
+	if plan, err := etcd.Get(ctx, keys.UpgradePlan(tablet.Endpoint)); err != nil || len(plan.Kvs) != 0 {
+		t.Fatalf("the crashed pre-upgrade's plan is still recorded after post-upgrade (err %v)", err)
+	}
+	cluster.Eventually(t, 30*time.Second, "temporary replicas removed", func() error {
+		for _, tm := range cli.Tables("db") {
+			for pid, p := range tm.Partitions {
+				if len(p.Replicas) != 2 {
+					return errorf("pid %d has %d replicas after post-upgrade, want 2", pid, len(p.Replicas))
+				}
+			}
+		}
+		return nil
+	})
+
+	// An operator who decides after a crash to keep auto_failover off is
+	// not overruled by the next run.
+	killOpsMidway(t, c, tablet, c.Tablets[1].Endpoint, "auto_failover switched off")
+	if out, err := c.NSClient(ctx, "confset auto_failover false"); err != nil {
+		t.Fatalf("confset: %v\n%s", err, out)
+	}
+	if markPresent() {
+		t.Fatal("confset auto_failover left the dead run's record in place")
+	}
+	out, err = tablet.Ops("--cmd=post-upgrade", "--endpoints="+c.Tablets[1].Endpoint)
+	if err != nil {
+		t.Fatalf("post-upgrade: %v\n%s", err, out)
+	}
+	if v := autoFailover(t, c); v != "false" {
+		t.Fatalf("post-upgrade switched auto_failover to %s after the operator set it false:\n%s", v, out)
+	}
+
+	ws.stopAndWait()
+	if ws.errs.Load() > 0 {
+		t.Fatalf("%d writes failed (last: %v)", ws.errs.Load(), ws.lastErr.Load())
+	}
+	verifyAcked(t, cli, "db", ws, 2)
+	verifyReplicasIdentical(t, c, cli, "db")
+}
