@@ -173,12 +173,14 @@ func (c *Client) DropTable(ctx context.Context, db, name string) error {
 // NameServer returns an RPC client for the current leader nameserver (for
 // tools: ops, status). It waits, bounded by ctx, through a failover.
 func (c *Client) NameServer(ctx context.Context) (openmldbv1connect.NameServerClient, error) {
+	registered := 0
 	for {
 		resp, err := c.etcd.Get(ctx, c.keys.LeaderPrefix()+"/", clientv3.WithPrefix(),
 			clientv3.WithSort(clientv3.SortByCreateRevision, clientv3.SortAscend))
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
+		registered = max(registered, len(resp.Kvs))
 		for _, kv := range resp.Kvs {
 			ns := openmldbv1connect.NewNameServerClient(c.http, "http://"+string(kv.Value))
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -190,7 +192,10 @@ func (c *Client) NameServer(ctx context.Context) (openmldbv1connect.NameServerCl
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: no nameserver answers as leader", ErrUnavailable)
+			if registered == 0 {
+				return nil, fmt.Errorf("%w: no nameserver is registered under --zk_root_path=%s (is one running, and is that the cluster's root path?)", ErrUnavailable, c.keys.Root)
+			}
+			return nil, fmt.Errorf("%w: no nameserver answers as leader (%d registered under --zk_root_path=%s)", ErrUnavailable, registered, c.keys.Root)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -46,6 +46,12 @@ func TestBadInput(t *testing.T) {
 		{"unreachable etcd (ns_client)", []string{"--role=ns_client", "--zk_cluster=127.0.0.1:9", "--zk_connect_timeout=1500", "--interactive=false", "--cmd=showns"}, 1,
 			[]string{"etcd unreachable"}},
 		{"ns_client without cmd", []string{"--role=ns_client", "--interactive=false"}, 2, []string{"--cmd"}},
+		{"ops: unknown cmd", []string{"--role=ops", "--cmd=bogus"}, 2, []string{`--cmd="bogus": unknown command`, "pre-upgrade, post-upgrade, recoverdata, showopstatus"}},
+		{"ops: pre-upgrade without endpoints", []string{"--role=ops", "--cmd=pre-upgrade"}, 2, []string{"--cmd=pre-upgrade needs --endpoints"}},
+		{"ops: post-upgrade without endpoints", []string{"--role=ops", "--cmd=post-upgrade"}, 2, []string{"--cmd=post-upgrade needs --endpoints"}},
+		{"ops: malformed endpoints", []string{"--role=ops", "--cmd=pre-upgrade", "--endpoints=127.0.0.1:10921,tablet2"}, 2, []string{`--endpoints: malformed endpoint "tablet2"`}},
+		{"ops: unknown op status", []string{"--role=ops", "--cmd=showopstatus", "--filter=failed"}, 2, []string{`--filter="failed"`, "kInited, kDoing, kDone, kFailed, kCanceled"}},
+		{"ops: unreachable etcd", []string{"--role=ops", "--cmd=showopstatus", "--zk_cluster=127.0.0.1:9", "--zk_connect_timeout=1500"}, 1, []string{"etcd unreachable", "127.0.0.1:9"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

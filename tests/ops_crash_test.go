@@ -89,6 +89,26 @@ func TestOpsToolRestoresAutoFailoverAfterACrash(t *testing.T) {
 	}
 	tablet := c.Tablets[0]
 
+	// Refusals that need a cluster to judge, each naming what was wrong.
+	for _, tc := range []struct{ args, want []string }{
+		{[]string{"--cmd=pre-upgrade", "--endpoints=127.0.0.1:9"}, []string{"127.0.0.1:9 is neither a healthy tablet nor holds any replica"}},
+		{[]string{"--cmd=scalein", "--endpoints=127.0.0.1:9"}, []string{"127.0.0.1:9 is neither a healthy tablet nor holds any replica"}},
+		{[]string{"--cmd=showopstatus", "--db=nosuchdb"}, []string{"--db=nosuchdb: no such database"}},
+	} {
+		out, err := tablet.Ops(tc.args...)
+		if err == nil {
+			t.Fatalf("%v succeeded:\n%s", tc.args, out)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Fatalf("%v: output lacks %q:\n%s", tc.args, w, out)
+			}
+		}
+	}
+	if v := autoFailover(t, c); v != "true" {
+		t.Fatalf("a refused command left auto_failover %s", v)
+	}
+
 	// Killed once it has started to move leaders: its plan is half done.
 	killOpsMidway(t, c, tablet, tablet.Endpoint, "moving the leader off")
 	if v := autoFailover(t, c); v != "false" {

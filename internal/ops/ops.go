@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +22,12 @@ import (
 	"github.com/openmldb-go/openmldb/internal/cli"
 	"github.com/openmldb-go/openmldb/internal/config"
 	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/nameserver"
 	"github.com/openmldb-go/openmldb/internal/nsclient"
 )
+
+// opStatuses are the op statuses showopstatus --filter takes.
+var opStatuses = []string{nameserver.OpInited, nameserver.OpDoing, nameserver.OpDone, nameserver.OpFailed, nameserver.OpCanceled}
 
 // Commands the tool knows.
 var Commands = []string{"pre-upgrade", "post-upgrade", "recoverdata", "showopstatus", "showtablestatus", "scalein", "scaleout"}
@@ -57,6 +62,9 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		if err := config.ValidateEndpoint(ep); err != nil {
 			return config.Usagef("--endpoints: %w", err)
 		}
+	}
+	if cfg.Cmd == "showopstatus" && cfg.Filter != "" && !slices.Contains(opStatuses, cfg.Filter) {
+		return config.Usagef("--filter=%q: showopstatus filters by op status, one of %s", cfg.Filter, strings.Join(opStatuses, ", "))
 	}
 	sdk, err := client.Connect(ctx, client.Options{ZkCluster: cfg.ZkCluster, ZkRootPath: cfg.ZkRootPath, Timeout: 30 * time.Second})
 	if err != nil {
@@ -125,6 +133,13 @@ func (t *tool) showOpStatus(ctx context.Context) error {
 	for _, o := range resp.Msg.Ops {
 		if t.cfg.Filter == "" || o.Status == t.cfg.Filter {
 			ops = append(ops, o)
+		}
+	}
+	if t.cfg.DB != "" && len(ops) == 0 {
+		// A typo would otherwise look like "no ops": say when the database
+		// is unknown too (a dropped one's ops are still listed).
+		if resp, err := t.cli.Etcd().Get(ctx, t.keys.Database(t.cfg.DB), clientv3.WithCountOnly()); err == nil && resp.Count == 0 {
+			return fmt.Errorf("--db=%s: no such database, and no op names it", t.cfg.DB)
 		}
 	}
 	cli.PrintTable(t.out, nsclient.OpStatusHeader, nsclient.OpStatusRows(ops, ""))

@@ -10,6 +10,11 @@ import (
 
 // scaleIn moves every replica off --endpoints to the other healthy tablets.
 func (t *tool) scaleIn(ctx context.Context) error {
+	for _, ep := range t.cfg.Endpoints {
+		if err := t.knownTablet(ctx, ep); err != nil {
+			return err
+		}
+	}
 	healthy, err := t.healthyTablets(ctx)
 	if err != nil {
 		return err
