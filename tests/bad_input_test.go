@@ -51,6 +51,7 @@ func TestBadInput(t *testing.T) {
 		{"ops: post-upgrade without endpoints", []string{"--role=ops", "--cmd=post-upgrade"}, 2, []string{"--cmd=post-upgrade needs --endpoints"}},
 		{"ops: malformed endpoints", []string{"--role=ops", "--cmd=pre-upgrade", "--endpoints=127.0.0.1:10921,tablet2"}, 2, []string{`--endpoints: malformed endpoint "tablet2"`}},
 		{"ops: unknown op status", []string{"--role=ops", "--cmd=showopstatus", "--filter=failed"}, 2, []string{`--filter="failed"`, "kInited, kDoing, kDone, kFailed, kCanceled"}},
+		{"ops: unwritable statfile", []string{"--role=ops", "--cmd=pre-upgrade", "--endpoints=127.0.0.1:10921", "--statfile=" + dir + "/no/such/dir/stat"}, 2, []string{"--statfile: open", "no such file or directory"}},
 		{"ops: unreachable etcd", []string{"--role=ops", "--cmd=showopstatus", "--zk_cluster=127.0.0.1:9", "--zk_connect_timeout=1500"}, 1, []string{"etcd unreachable", "127.0.0.1:9"}},
 	}
 	for _, tc := range cases {

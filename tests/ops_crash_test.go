@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"context"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -61,10 +62,12 @@ func autoFailover(t *testing.T, c *cluster.Cluster) string {
 	return rows[0]["value"]
 }
 
-// A pre-upgrade killed with -9 cannot switch auto_failover back on. The
-// next run does, once no other run is under way; showopstatus warns
-// meanwhile; and an operator's own confset outranks the dead run.
-func TestOpsToolRestoresAutoFailoverAfterACrash(t *testing.T) {
+// The ops tool's refusals that need a cluster to judge; a pre-upgrade
+// killed with -9 (it cannot switch auto_failover back on: the next run
+// does, once no other run is under way; showopstatus warns meanwhile; an
+// operator's own confset outranks the dead run; post-upgrade undoes its
+// half plan); and a pre-upgrade run after its tablet was stopped.
+func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
 	cli := connectSDK(t, c)
 	ctx := cluster.Ctx(t)
@@ -203,4 +206,44 @@ func TestOpsToolRestoresAutoFailoverAfterACrash(t *testing.T) {
 	}
 	verifyAcked(t, cli, "db", ws, 2)
 	verifyReplicasIdentical(t, c, cli, "db")
+
+	// The seed's steps out of order: the tablet stopped first. Its
+	// 2-replica partitions have no majority left to add a temporary
+	// replica with, so pre-upgrade refuses before changing anything
+	// instead of leaving ops that wait for ever.
+	down := c.Tablets[2]
+	if err := down.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Eventually(t, 20*time.Second, "the stopped tablet's replicas reported gone", func() error {
+		// Bounded: without the refusal the tool would wait for its ops.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "python3", "tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
+			"--zk_cluster="+c.ZkCluster, "--zk_root_path="+c.RootPath, "--cmd=pre-upgrade", "--endpoints="+down.Endpoint)
+		cmd.Dir = tablet.Dir
+		b, err := cmd.CombinedOutput()
+		out := string(b)
+		if ctx.Err() != nil {
+			t.Fatalf("pre-upgrade of a stopped tablet still running after 60 s:\n%s", out)
+		}
+		if err == nil {
+			t.Fatalf("pre-upgrade of a stopped tablet succeeded:\n%s", out)
+		}
+		if !strings.Contains(out, "have no live majority, so no temporary replica can be added") || !strings.Contains(out, "(1 of 2 voters live)") {
+			return errorf("not refused for the lost majorities yet:\n%s", out)
+		}
+		return nil
+	})
+	for _, r := range waitOpsFinished(t, c, 10*time.Second) {
+		if r["op_type"] == "kAddReplicaOP" && r["start_time"] > "" && r["status"] != "kDone" {
+			t.Fatalf("a refused pre-upgrade left op %s %s", r["op_id"], r["status"])
+		}
+	}
+	if err := down.Start(false); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := tablet.Ops("--cmd=recoverdata"); err != nil {
+		t.Fatalf("recoverdata: %v\n%s", err, out)
+	}
 }

@@ -63,6 +63,15 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 			return config.Usagef("--endpoints: %w", err)
 		}
 	}
+	if cfg.StatFile != "" && cfg.Cmd == "pre-upgrade" {
+		// Checked before any work: scripts read this file afterwards, and
+		// finding it unwritable only after leaders have moved helps nobody.
+		f, err := os.OpenFile(cfg.StatFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return config.Usagef("--statfile: %v", err)
+		}
+		f.Close()
+	}
 	if cfg.Cmd == "showopstatus" && cfg.Filter != "" && !slices.Contains(opStatuses, cfg.Filter) {
 		return config.Usagef("--filter=%q: showopstatus filters by op status, one of %s", cfg.Filter, strings.Join(opStatuses, ", "))
 	}
@@ -218,6 +227,7 @@ func (t *tool) leader(ctx context.Context) (openmldbv1connect.NameServerClient, 
 // waitNoOps waits until no op is kInited or kDoing.
 func (t *tool) waitNoOps(ctx context.Context) error {
 	deadline := time.Now().Add(opWait)
+	told := false
 	for {
 		ns, err := t.leader(ctx)
 		if err != nil {
@@ -234,9 +244,13 @@ func (t *tool) waitNoOps(ctx context.Context) error {
 			if busy == 0 {
 				return nil
 			}
+			if !told {
+				t.printf("waiting for %d op(s) still running to finish (showopstatus lists them)\n", busy)
+				told = true
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("ops still running after %s", opWait)
+			return fmt.Errorf("ops still running after %s (see showopstatus)", opWait)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -34,10 +34,46 @@ func (t *tool) knownTablet(ctx context.Context, ep string) error {
 	return fmt.Errorf("%s is neither a healthy tablet nor holds any replica of this cluster", ep)
 }
 
+// majoritiesLeft refuses, before anything is changed, when a partition
+// that needs a temporary replica has no live majority now: adding the
+// replica is a Raft membership change, which such a group cannot commit
+// (typically the tablet was stopped before its pre-upgrade, or another of
+// the partition's tablets is down), and its op would wait for ever.
+func (t *tool) majoritiesLeft(ep string) error {
+	var stuck []string
+	for _, tm := range t.tablesSorted() {
+		for _, pm := range tm.Partitions {
+			if !holds(pm, ep) {
+				continue
+			}
+			v := t.view(tm, pm)
+			if tempNeeded(v, ep) > 0 && len(v.liveVoters) < v.voters/2+1 {
+				stuck = append(stuck, fmt.Sprintf("%s.%s pid %d (%d of %d voters live)", tm.Table.DB, tm.Table.Name, pm.PID, len(v.liveVoters), v.voters))
+			}
+		}
+	}
+	if len(stuck) == 0 {
+		return nil
+	}
+	more := ""
+	if len(stuck) > 8 {
+		more = fmt.Sprintf(" and %d more", len(stuck)-8)
+		stuck = stuck[:8]
+	}
+	return fmt.Errorf("%s: these partitions have no live majority, so no temporary replica can be added to them: %s%s. "+
+		"Start their stopped tablets (and run recoverdata) before pre-upgrade, which must run while %s is still up; "+
+		"or accept them unavailable with --allow_single_replica", ep, strings.Join(stuck, ", "), more, ep)
+}
+
 func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 	start := time.Now()
 	if err := t.knownTablet(ctx, ep); err != nil {
 		return err
+	}
+	if !t.cfg.AllowSingleReplica {
+		if err := t.majoritiesLeft(ep); err != nil {
+			return err
+		}
 	}
 	if err := t.waitNoOps(ctx); err != nil {
 		return err
