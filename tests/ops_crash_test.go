@@ -246,4 +246,53 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	if out, err := tablet.Ops("--cmd=recoverdata"); err != nil {
 		t.Fatalf("recoverdata: %v\n%s", err, out)
 	}
+
+	// post-upgrade before the tablet is back waits for it, says so, and
+	// stops at SIGTERM at once, switching auto_failover back on.
+	if out, err := c.NSClient(ctx, "confset auto_failover true"); err != nil {
+		t.Fatalf("confset: %v\n%s", err, out)
+	}
+	if out, err := tablet.Ops("--cmd=pre-upgrade", "--endpoints="+down.Endpoint); err != nil {
+		t.Fatalf("pre-upgrade: %v\n%s", err, out)
+	}
+	if err := down.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("python3", "tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
+		"--zk_cluster="+c.ZkCluster, "--zk_root_path="+c.RootPath, "--cmd=post-upgrade", "--endpoints="+down.Endpoint)
+	cmd.Dir = tablet.Dir
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var lines []string
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.Contains(sc.Text(), "waiting up to") && strings.Contains(sc.Text(), down.Endpoint+" to run and register") {
+			break
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	stopped := time.Now()
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	err = cmd.Wait()
+	if d := time.Since(stopped); err == nil || d > 10*time.Second {
+		t.Fatalf("post-upgrade after SIGTERM: exit %v after %s\n%s", err, d.Round(time.Millisecond), strings.Join(lines, "\n"))
+	}
+	if v := autoFailover(t, c); v != "true" {
+		t.Fatalf("post-upgrade stopped by SIGTERM left auto_failover %s:\n%s", v, strings.Join(lines, "\n"))
+	}
+	if err := down.Start(false); err != nil {
+		t.Fatal(err)
+	}
+	out, err = tablet.Ops("--cmd=post-upgrade", "--endpoints="+down.Endpoint)
+	if err != nil || !strings.Contains(out, "post-upgrade "+down.Endpoint+" done") {
+		t.Fatalf("post-upgrade once the tablet is back: %v\n%s", err, out)
+	}
 }

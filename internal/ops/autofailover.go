@@ -73,7 +73,7 @@ func (t *tool) withAutoFailoverOff(ctx context.Context, fn func() error) error {
 		return fmt.Errorf("registering this run in etcd: %w", err)
 	}
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		stopKeepAlive()
 		_, _ = etcd.Revoke(rctx, lease.ID) // deletes runKey
@@ -102,35 +102,77 @@ func (t *tool) withAutoFailoverOff(ctx context.Context, fn func() error) error {
 }
 
 // restoreAutoFailover switches auto_failover back on if a run recorded that
-// it must be and no other run is under way.
+// it must be and no other run is under way. A run that died on this
+// machine is recognised at once; one elsewhere only when its lease lapses,
+// which is waited for (a killed run must not keep auto_failover off
+// because its key outlived it by a few seconds).
 func (t *tool) restoreAutoFailover(ctx context.Context, own string) {
 	if _, ok := t.restoreMark(ctx); !ok {
 		return
 	}
-	etcd := t.cli.Etcd()
-	runs, err := etcd.Get(ctx, t.keys.OpsToolRunPrefix(), clientv3.WithPrefix())
-	if err != nil {
-		t.printf("WARNING: could not check for other ops-tool runs, so auto_failover stays off: %v; switch it on with `confset auto_failover true` once none is running\n", err)
-		return
-	}
-	for _, kv := range runs.Kvs {
-		if string(kv.Key) == own {
-			continue
+	deadline := time.Now().Add(runLeaseTTL*time.Second + 2*time.Second)
+	for told := false; ; told = true {
+		others, err := t.otherRuns(ctx, own)
+		if err != nil {
+			t.printf("WARNING: could not check for other ops-tool runs, so auto_failover stays off: %v; switch it on with `confset auto_failover true` once none is running\n", err)
+			return
 		}
-		var other opsRun
-		_ = json.Unmarshal(kv.Value, &other)
-		t.printf("auto_failover stays off: another ops-tool run is under way, %s; the last run to finish switches it back on\n", other)
-		return
+		if len(others) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.printf("auto_failover stays off: another ops-tool run is under way, %s; the last run to finish switches it back on\n", others[0])
+			return
+		}
+		if !told {
+			t.printf("waiting up to %s for another ops-tool run to end before switching auto_failover back on: %s\n", time.Until(deadline).Round(time.Second), others[0])
+		}
+		if pause(ctx) != nil {
+			t.printf("WARNING: interrupted; auto_failover stays off until the next ops-tool run ends, or `confset auto_failover true`\n")
+			return
+		}
 	}
 	if _, err := t.ns.ConfSet(ctx, connect.NewRequest(&openmldbv1.ConfSetRequest{Key: "auto_failover", Value: "true"})); err != nil {
 		t.printf("WARNING: could not switch auto_failover back on: %v; the next ops-tool run retries, or use `confset auto_failover true`\n", rpcErr(err))
 		return
 	}
 	// After the switch: a crash in between only repeats it next time.
-	if _, err := etcd.Delete(ctx, t.keys.AutoFailoverRestore()); err != nil {
+	if _, err := t.cli.Etcd().Delete(ctx, t.keys.AutoFailoverRestore()); err != nil {
 		t.printf("WARNING: auto_failover is back on, but the record that it had to be could not be removed: %v\n", err)
 	}
 	t.printf("auto_failover switched back on\n")
+}
+
+// otherRuns lists the registered runs but own, dropping those that died on
+// this machine (their process is gone) along with their keys.
+func (t *tool) otherRuns(ctx context.Context, own string) ([]opsRun, error) {
+	etcd := t.cli.Etcd()
+	resp, err := etcd.Get(ctx, t.keys.OpsToolRunPrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	var out []opsRun
+	for _, kv := range resp.Kvs {
+		if string(kv.Key) == own {
+			continue
+		}
+		var r opsRun
+		_ = json.Unmarshal(kv.Value, &r)
+		if r.Host == host && r.PID > 0 && !isOpsProcess(r.PID) {
+			_, _ = etcd.Delete(ctx, string(kv.Key))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// isOpsProcess: pid is a running ops tool on this machine (not a process
+// that reused a dead tool's pid).
+func isOpsProcess(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(b), "--role=ops")
 }
 
 func (t *tool) restoreMark(ctx context.Context) (restoreMark, bool) {
@@ -151,8 +193,7 @@ func (t *tool) warnStrandedAutoFailover(ctx context.Context, w io.Writer) {
 	if !ok {
 		return
 	}
-	runs, err := t.cli.Etcd().Get(ctx, t.keys.OpsToolRunPrefix(), clientv3.WithPrefix(), clientv3.WithCountOnly())
-	if err != nil || runs.Count > 0 {
+	if others, err := t.otherRuns(ctx, ""); err != nil || len(others) > 0 {
 		return // a run is under way and restores it when it ends
 	}
 	fmt.Fprintf(w, "WARNING: auto_failover was switched off by an ops-tool run that did not finish: %s. "+

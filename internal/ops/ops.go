@@ -123,6 +123,17 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 	return nil
 }
 
+// pause waits between two polls, or returns ctx's error once the tool is
+// told to stop (SIGINT, SIGTERM), so that a wait never outlives the signal.
+func pause(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(200 * time.Millisecond):
+		return nil
+	}
+}
+
 func (t *tool) printf(format string, args ...any) { fmt.Fprintf(t.out, format, args...) }
 
 func rpcErr(err error) error {
@@ -252,7 +263,9 @@ func (t *tool) waitNoOps(ctx context.Context) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("ops still running after %s (see showopstatus)", opWait)
 		}
-		time.Sleep(200 * time.Millisecond)
+		if err := pause(ctx); err != nil {
+			return fmt.Errorf("interrupted while waiting for running ops: %w", err)
+		}
 	}
 }
 

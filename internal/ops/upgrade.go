@@ -227,7 +227,9 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("after pre-upgrade: %v", bad)
 		}
-		time.Sleep(200 * time.Millisecond)
+		if err := pause(ctx); err != nil {
+			return err
+		}
 	}
 	t.printf("pre-upgrade %s done in %s: %d leaders moved, %d temporary replicas added, %d partitions unavailable while it is down\n",
 		ep, time.Since(start).Round(time.Millisecond), len(plan.MovedLeaders), len(plan.TempReplicas), len(plan.Unavailable))
@@ -425,7 +427,7 @@ func (t *tool) partition(p PartitionOf) (coord.TableMeta, coord.PartitionMeta, b
 
 func (t *tool) waitHealthy(ctx context.Context, ep string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for {
+	for told := false; ; told = true {
 		healthy, err := t.healthyTablets(ctx)
 		if err == nil {
 			for _, h := range healthy {
@@ -437,14 +439,19 @@ func (t *tool) waitHealthy(ctx context.Context, ep string, timeout time.Duration
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s is not a healthy tablet after %s: start it first (bin/start.sh start tablet)", ep, timeout)
 		}
-		time.Sleep(200 * time.Millisecond)
+		if !told {
+			t.printf("waiting up to %s for %s to run and register (start it with bin/start.sh start tablet)\n", timeout, ep)
+		}
+		if err := pause(ctx); err != nil {
+			return fmt.Errorf("interrupted while waiting for %s to be a healthy tablet: %w", ep, err)
+		}
 	}
 }
 
 // recoverEndpoint recovers the replicas on ep that are marked offline or
 // do not report, and waits for the ops.
 func (t *tool) recoverEndpoint(ctx context.Context, ep string) error {
-	t.waitReports(ep, 10*time.Second)
+	t.waitReports(ctx, ep, 10*time.Second)
 	var ids []uint64
 	for _, tm := range t.tablesSorted() {
 		for _, pm := range tm.Partitions {
@@ -467,7 +474,7 @@ func (t *tool) recoverEndpoint(ctx context.Context, ep string) error {
 }
 
 // waitReports waits (bounded) until every replica on ep reports its state.
-func (t *tool) waitReports(ep string, timeout time.Duration) {
+func (t *tool) waitReports(ctx context.Context, ep string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		missing := 0
@@ -483,7 +490,9 @@ func (t *tool) waitReports(ep string, timeout time.Duration) {
 		if missing == 0 {
 			return
 		}
-		time.Sleep(200 * time.Millisecond)
+		if pause(ctx) != nil {
+			return
+		}
 	}
 }
 
@@ -522,7 +531,9 @@ func (t *tool) waitCaughtUp(ctx context.Context, ep string, timeout time.Duratio
 		if time.Now().After(deadline) {
 			return fmt.Errorf("replicas on %s did not catch up within %s: %s", ep, timeout, lagging)
 		}
-		time.Sleep(200 * time.Millisecond)
+		if err := pause(ctx); err != nil {
+			return fmt.Errorf("interrupted while waiting for the replicas on %s to catch up: %w", ep, err)
+		}
 	}
 }
 
@@ -534,7 +545,7 @@ func (t *tool) recoverData(ctx context.Context) error {
 	isHealthy := map[string]bool{}
 	for _, h := range healthy {
 		isHealthy[h] = true
-		t.waitReports(h, 10*time.Second)
+		t.waitReports(ctx, h, 10*time.Second)
 	}
 	if err := t.waitNoOps(ctx); err != nil {
 		return err
