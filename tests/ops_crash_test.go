@@ -97,6 +97,7 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 		{[]string{"--cmd=pre-upgrade", "--endpoints=127.0.0.1:9"}, []string{"127.0.0.1:9 is neither a healthy tablet nor holds any replica"}},
 		{[]string{"--cmd=scalein", "--endpoints=127.0.0.1:9"}, []string{"127.0.0.1:9 is neither a healthy tablet nor holds any replica"}},
 		{[]string{"--cmd=showopstatus", "--db=nosuchdb"}, []string{"--db=nosuchdb: no such database"}},
+		{[]string{"--cmd=pre-upgrade", "--endpoints=" + c.Tablets[0].Endpoint + "," + c.Tablets[1].Endpoint}, []string{"together refused: these partitions have replicas on more than one of them", "db.t pid"}},
 	} {
 		out, err := tablet.Ops(tc.args...)
 		if err == nil {

@@ -96,6 +96,9 @@ func Run(ctx context.Context, cfg *config.Config, out io.Writer) error {
 		cli.PrintTable(out, cli.TableStatusHeader, cli.TableStatusRows(t.cli.TableStatuses(cfg.Filter)))
 		return nil
 	case "pre-upgrade":
+		if err := t.stoppableTogether(cfg.Endpoints); err != nil {
+			return err
+		}
 		return t.withAutoFailoverOff(ctx, func() error {
 			for _, ep := range cfg.Endpoints {
 				if err := t.preUpgrade(ctx, ep); err != nil {

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,41 @@ func (t *tool) knownTablet(ctx context.Context, ep string) error {
 		}
 	}
 	return fmt.Errorf("%s is neither a healthy tablet nor holds any replica of this cluster", ep)
+}
+
+// stoppableTogether refuses a pre-upgrade of several endpoints that share
+// a partition: each endpoint's preparation assumes the others keep
+// serving, so two of them stopped at once could take a group's majority.
+// Endpoints with no partition in common can be prepared, and stopped,
+// together.
+func (t *tool) stoppableTogether(eps []string) error {
+	if len(eps) < 2 {
+		return nil
+	}
+	var shared []string
+	for _, tm := range t.tablesSorted() {
+		for _, pm := range tm.Partitions {
+			var on []string
+			for _, ep := range eps {
+				if holds(pm, ep) {
+					on = append(on, ep)
+				}
+			}
+			if len(on) > 1 {
+				shared = append(shared, fmt.Sprintf("%s.%s pid %d (%s)", tm.Table.DB, tm.Table.Name, pm.PID, strings.Join(on, ", ")))
+			}
+		}
+	}
+	if len(shared) == 0 {
+		return nil
+	}
+	more := ""
+	if len(shared) > 5 {
+		more = fmt.Sprintf(" and %d more", len(shared)-5)
+		shared = shared[:5]
+	}
+	return fmt.Errorf("pre-upgrade of %s together refused: these partitions have replicas on more than one of them, so stopping them at once could take the partitions' majority: %s%s. Upgrade those tablets one at a time",
+		strings.Join(eps, ","), strings.Join(shared, ", "), more)
 }
 
 // majoritiesLeft refuses, before anything is changed, when a partition
@@ -113,7 +149,9 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 			}
 			var cands []string
 			for _, h := range healthy {
-				if h != ep && !holds(pm, h) {
+				// Never on another endpoint being prepared in the same run:
+				// those stop too.
+				if h != ep && !holds(pm, h) && !slices.Contains(t.cfg.Endpoints, h) {
 					cands = append(cands, h)
 				}
 			}
