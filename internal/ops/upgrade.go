@@ -118,9 +118,11 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 	if err != nil {
 		return err
 	}
+	resumed := plan != nil
 	if plan == nil {
 		plan = &Plan{Endpoint: ep, Created: time.Now().UTC()}
 	}
+	movedBefore, tempsBefore := len(plan.MovedLeaders), len(plan.TempReplicas)
 	healthy, err := t.healthyTablets(ctx)
 	if err != nil {
 		return err
@@ -269,8 +271,13 @@ func (t *tool) preUpgrade(ctx context.Context, ep string) error {
 			return err
 		}
 	}
-	t.printf("pre-upgrade %s done in %s: %d leaders moved, %d temporary replicas added, %d partitions unavailable while it is down\n",
-		ep, time.Since(start).Round(time.Millisecond), len(plan.MovedLeaders), len(plan.TempReplicas), len(plan.Unavailable))
+	note := ""
+	if resumed {
+		note = fmt.Sprintf(" (in all, with the earlier run's plan; this run: %d leaders moved, %d temporary replicas added)",
+			len(plan.MovedLeaders)-movedBefore, len(plan.TempReplicas)-tempsBefore)
+	}
+	t.printf("pre-upgrade %s done in %s: %d leaders moved, %d temporary replicas added, %d partitions unavailable while it is down%s\n",
+		ep, time.Since(start).Round(time.Millisecond), len(plan.MovedLeaders), len(plan.TempReplicas), len(plan.Unavailable), note)
 	return nil
 }
 
