@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,11 @@ type opsRun struct {
 	Host      string    `json:"host"`
 	PID       int       `json:"pid"`
 	Started   time.Time `json:"started"`
+}
+
+// same: o is the run r (one process, started once).
+func (r opsRun) same(o opsRun) bool {
+	return r.Host == o.Host && r.PID == o.PID && r.Started.Equal(o.Started)
 }
 
 func (r opsRun) String() string {
@@ -96,7 +102,12 @@ func (t *tool) withAutoFailoverOff(ctx context.Context, fn func() error) error {
 		}
 		t.printf("auto_failover switched off for the duration\n")
 	} else if mark, ok := t.restoreMark(ctx); ok {
-		t.printf("auto_failover is off since an earlier run that did not finish: %s; it is switched back on when this run ends\n", mark.By)
+		others, _ := t.otherRuns(ctx, runKey)
+		if slices.ContainsFunc(others, mark.By.same) {
+			t.printf("auto_failover is off for another ops-tool run under way, %s; the last run to finish switches it back on\n", mark.By)
+		} else {
+			t.printf("auto_failover is off since an earlier run that did not finish: %s; it is switched back on when this run ends\n", mark.By)
+		}
 	}
 	return fn()
 }

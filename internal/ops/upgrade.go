@@ -83,8 +83,20 @@ func (t *tool) majoritiesLeft(ep string) error {
 				continue
 			}
 			v := t.view(tm, pm)
-			if tempNeeded(v, ep) > 0 && len(v.liveVoters) < v.voters/2+1 {
-				stuck = append(stuck, fmt.Sprintf("%s.%s pid %d (%d of %d voters live)", tm.Table.DB, tm.Table.Name, pm.PID, len(v.liveVoters), v.voters))
+			if tempNeeded(v, ep) == 0 {
+				continue
+			}
+			// Raft's own view: a voter counts if its tablet reports it,
+			// whatever the metadata's offline mark says.
+			st := t.cli.ReplicaStatuses(tm.TID, pm.PID)
+			reporting := 0
+			for _, r := range pm.Replicas {
+				if _, ok := st[r.Endpoint]; ok && !r.NonVoting {
+					reporting++
+				}
+			}
+			if reporting < v.voters/2+1 {
+				stuck = append(stuck, fmt.Sprintf("%s.%s pid %d (%d of %d voters live)", tm.Table.DB, tm.Table.Name, pm.PID, reporting, v.voters))
 			}
 		}
 	}
