@@ -16,13 +16,18 @@ import (
 	"github.com/openmldb-go/openmldb/tests/cluster"
 )
 
-// killOpsMidway starts the seed's pre-upgrade command for ep in n's
-// directory and kill -9s it as soon as it has printed a line containing
-// until, after switching auto_failover off.
-func killOpsMidway(t *testing.T, c *cluster.Cluster, n *cluster.Node, ep, until string) {
+// runningOps is the seed's ops command line started in a node directory,
+// its output read line by line.
+type runningOps struct {
+	cmd   *exec.Cmd
+	sc    *bufio.Scanner
+	lines []string
+}
+
+func startOps(t *testing.T, c *cluster.Cluster, n *cluster.Node, args ...string) *runningOps {
 	t.Helper()
-	cmd := exec.Command("python3", "tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
-		"--zk_cluster="+c.ZkCluster, "--zk_root_path="+c.RootPath, "--cmd=pre-upgrade", "--endpoints="+ep)
+	cmd := exec.Command("python3", append([]string{"tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
+		"--zk_cluster=" + c.ZkCluster, "--zk_root_path=" + c.RootPath}, args...)...)
 	cmd.Dir = n.Dir
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -31,21 +36,44 @@ func killOpsMidway(t *testing.T, c *cluster.Cluster, n *cluster.Node, ep, until 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sc := bufio.NewScanner(stdout)
-	var seen []string
-	off := false
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		off = off || strings.Contains(sc.Text(), "auto_failover switched off")
-		if off && strings.Contains(sc.Text(), until) {
-			break
+	return &runningOps{cmd: cmd, sc: bufio.NewScanner(stdout)}
+}
+
+// readUntil reads lines until one satisfies stop; false at the end of output.
+func (r *runningOps) readUntil(stop func(line string) bool) bool {
+	for r.sc.Scan() {
+		r.lines = append(r.lines, r.sc.Text())
+		if stop(r.sc.Text()) {
+			return true
 		}
 	}
-	// python3 exec'd the binary, so this is the tool itself.
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	_ = cmd.Wait()
-	if !off || !strings.Contains(seen[len(seen)-1], until) {
-		t.Fatalf("pre-upgrade never printed %q after switching auto_failover off:\n%s", until, strings.Join(seen, "\n"))
+	return false
+}
+
+// signal sends sig (python3 exec'd the binary, so it reaches the tool
+// itself), reads the rest and returns the exit.
+func (r *runningOps) signal(sig syscall.Signal) error {
+	_ = r.cmd.Process.Signal(sig)
+	r.readUntil(func(string) bool { return false })
+	return r.cmd.Wait()
+}
+
+func (r *runningOps) output() string { return strings.Join(r.lines, "\n") }
+
+// killOpsMidway starts the seed's pre-upgrade command for ep in n's
+// directory and kill -9s it as soon as it has printed a line containing
+// until, after switching auto_failover off.
+func killOpsMidway(t *testing.T, c *cluster.Cluster, n *cluster.Node, ep, until string) {
+	t.Helper()
+	r := startOps(t, c, n, "--cmd=pre-upgrade", "--endpoints="+ep)
+	off := false
+	found := r.readUntil(func(line string) bool {
+		off = off || strings.Contains(line, "auto_failover switched off")
+		return off && strings.Contains(line, until)
+	})
+	_ = r.signal(syscall.SIGKILL)
+	if !found {
+		t.Fatalf("pre-upgrade never printed %q after switching auto_failover off:\n%s", until, r.output())
 	}
 }
 
@@ -259,35 +287,17 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	if err := down.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("python3", "tools/openmldb_ops.py", "--openmldb_bin_path=./bin/openmldb",
-		"--zk_cluster="+c.ZkCluster, "--zk_root_path="+c.RootPath, "--cmd=post-upgrade", "--endpoints="+down.Endpoint)
-	cmd.Dir = tablet.Dir
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	var lines []string
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if strings.Contains(sc.Text(), "waiting up to") && strings.Contains(sc.Text(), down.Endpoint+" to run and register") {
-			break
-		}
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	r := startOps(t, c, tablet, "--cmd=post-upgrade", "--endpoints="+down.Endpoint)
+	r.readUntil(func(line string) bool {
+		return strings.Contains(line, "waiting up to") && strings.Contains(line, down.Endpoint+" to run and register")
+	})
 	stopped := time.Now()
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	err = cmd.Wait()
+	err = r.signal(syscall.SIGTERM)
 	if d := time.Since(stopped); err == nil || d > 10*time.Second {
-		t.Fatalf("post-upgrade after SIGTERM: exit %v after %s\n%s", err, d.Round(time.Millisecond), strings.Join(lines, "\n"))
+		t.Fatalf("post-upgrade after SIGTERM: exit %v after %s\n%s", err, d.Round(time.Millisecond), r.output())
 	}
 	if v := autoFailover(t, c); v != "true" {
-		t.Fatalf("post-upgrade stopped by SIGTERM left auto_failover %s:\n%s", v, strings.Join(lines, "\n"))
+		t.Fatalf("post-upgrade stopped by SIGTERM left auto_failover %s:\n%s", v, r.output())
 	}
 	if err := down.Start(false); err != nil {
 		t.Fatal(err)

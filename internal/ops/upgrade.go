@@ -35,6 +35,14 @@ func (t *tool) knownTablet(ctx context.Context, ep string) error {
 	return fmt.Errorf("%s is neither a healthy tablet nor holds any replica of this cluster", ep)
 }
 
+// listSome joins the first n items and counts the rest.
+func listSome(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
+}
+
 // stoppableTogether refuses a pre-upgrade of several endpoints that share
 // a partition: each endpoint's preparation assumes the others keep
 // serving, so two of them stopped at once could take a group's majority.
@@ -61,13 +69,8 @@ func (t *tool) stoppableTogether(eps []string) error {
 	if len(shared) == 0 {
 		return nil
 	}
-	more := ""
-	if len(shared) > 5 {
-		more = fmt.Sprintf(" and %d more", len(shared)-5)
-		shared = shared[:5]
-	}
-	return fmt.Errorf("pre-upgrade of %s together refused: these partitions have replicas on more than one of them, so stopping them at once could take the partitions' majority: %s%s. Upgrade those tablets one at a time",
-		strings.Join(eps, ","), strings.Join(shared, ", "), more)
+	return fmt.Errorf("pre-upgrade of %s together refused: these partitions have replicas on more than one of them, so stopping them at once could take the partitions' majority: %s. Upgrade those tablets one at a time",
+		strings.Join(eps, ","), listSome(shared, 5))
 }
 
 // majoritiesLeft refuses, before anything is changed, when a partition
@@ -103,14 +106,9 @@ func (t *tool) majoritiesLeft(ep string) error {
 	if len(stuck) == 0 {
 		return nil
 	}
-	more := ""
-	if len(stuck) > 8 {
-		more = fmt.Sprintf(" and %d more", len(stuck)-8)
-		stuck = stuck[:8]
-	}
-	return fmt.Errorf("%s: these partitions have no live majority, so no temporary replica can be added to them: %s%s. "+
+	return fmt.Errorf("%s: these partitions have no live majority, so no temporary replica can be added to them: %s. "+
 		"Start their stopped tablets (and run recoverdata) before pre-upgrade, which must run while %s is still up; "+
-		"or accept them unavailable with --allow_single_replica", ep, strings.Join(stuck, ", "), more, ep)
+		"or accept them unavailable with --allow_single_replica", ep, listSome(stuck, 8), ep)
 }
 
 func (t *tool) preUpgrade(ctx context.Context, ep string) error {
