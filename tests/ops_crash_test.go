@@ -306,4 +306,23 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	if err != nil || !strings.Contains(out, "post-upgrade "+down.Endpoint+" done") {
 		t.Fatalf("post-upgrade once the tablet is back: %v\n%s", err, out)
 	}
+
+	// Two runs at once: whichever ends last switches auto_failover back
+	// on; neither leaves it off waiting for the other.
+	a := startOps(t, c, tablet, "--cmd=pre-upgrade", "--endpoints="+tablet.Endpoint)
+	if !a.readUntil(func(line string) bool { return strings.Contains(line, "auto_failover switched off") }) {
+		t.Fatalf("pre-upgrade did not switch auto_failover off:\n%s", a.output())
+	}
+	outB, errB := tablet.Ops("--cmd=recoverdata")
+	a.readUntil(func(string) bool { return false })
+	if err := a.cmd.Wait(); err != nil || errB != nil {
+		t.Fatalf("concurrent runs: pre-upgrade %v, recoverdata %v\n%s\n--\n%s", err, errB, a.output(), outB)
+	}
+	t.Logf("recoverdata beside a pre-upgrade:\n%s", outB)
+	if v := autoFailover(t, c); v != "true" || markPresent() {
+		t.Fatalf("after two concurrent runs: auto_failover %s, record present %v; want true, false\n%s\n--\n%s", v, markPresent(), a.output(), outB)
+	}
+	if out, err := tablet.Ops("--cmd=post-upgrade", "--endpoints="+tablet.Endpoint); err != nil {
+		t.Fatalf("post-upgrade: %v\n%s", err, out)
+	}
 }

@@ -122,6 +122,7 @@ func (t *tool) restoreAutoFailover(ctx context.Context, own string) {
 		return
 	}
 	deadline := time.Now().Add(runLeaseTTL*time.Second + 2*time.Second)
+	waited := false
 	for told := false; ; told = true {
 		others, err := t.otherRuns(ctx, own)
 		if err != nil {
@@ -142,6 +143,10 @@ func (t *tool) restoreAutoFailover(ctx context.Context, own string) {
 			t.printf("WARNING: interrupted; auto_failover stays off until the next ops-tool run ends, or `confset auto_failover true`\n")
 			return
 		}
+		waited = true
+	}
+	if _, ok := t.restoreMark(ctx); waited && !ok {
+		return // the run waited for restored it, or an operator decided meanwhile
 	}
 	if _, err := t.ns.ConfSet(ctx, connect.NewRequest(&openmldbv1.ConfSetRequest{Key: "auto_failover", Value: "true"})); err != nil {
 		t.printf("WARNING: could not switch auto_failover back on: %v; the next ops-tool run retries, or use `confset auto_failover true`\n", rpcErr(err))
