@@ -3,6 +3,8 @@ package tests
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/internal/coord"
+	"github.com/openmldb-go/openmldb/internal/ops"
 	"github.com/openmldb-go/openmldb/tests/cluster"
 )
 
@@ -325,4 +328,85 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	if out, err := tablet.Ops("--cmd=post-upgrade", "--endpoints="+tablet.Endpoint); err != nil {
 		t.Fatalf("post-upgrade: %v\n%s", err, out)
 	}
+}
+
+// Two tablets that share no partition (every partition here has one
+// replica) prepared by one pre-upgrade and stopped together: no temporary
+// replica lands on either, and every partition keeps taking writes.
+func TestPreUpgradeTwoTabletsTogether(t *testing.T) {
+	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 4})
+	cli := connectSDK(t, c)
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"one", "probe"} {
+		if err := cli.CreateTable(ctx, eventTable("db", name, 8, 1), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws := startWriters(t, cli, "db", []string{"one"}, 0, 2)
+	a, b, runner := c.Tablets[0], c.Tablets[1], c.Tablets[2]
+	both := a.Endpoint + "," + b.Endpoint
+	if out, err := runner.Ops("--cmd=pre-upgrade", "--endpoints="+both); err != nil {
+		t.Fatalf("pre-upgrade of two tablets with no partition in common: %v\n%s", err, out)
+	}
+	keys := coord.Keys{Root: c.RootPath}
+	for _, ep := range []string{a.Endpoint, b.Endpoint} {
+		resp, err := cli.Etcd().Get(ctx, keys.UpgradePlan(ep))
+		if err != nil || len(resp.Kvs) != 1 {
+			t.Fatalf("plan of %s: %v", ep, err)
+		}
+		var plan ops.Plan
+		if err := json.Unmarshal(resp.Kvs[0].Value, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if len(plan.TempReplicas) == 0 {
+			t.Fatalf("%s holds no 1-replica partition: the test proves nothing", ep)
+		}
+		for _, tr := range plan.TempReplicas {
+			if tr.AddedEP == a.Endpoint || tr.AddedEP == b.Endpoint {
+				t.Fatalf("%s.%s pid %d got its temporary replica on %s, which stops too", tr.DB, tr.Table, tr.PID, tr.AddedEP)
+			}
+		}
+	}
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	tm, err := cli.Table("db", "probe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[uint32]bool{}
+	for i := 0; len(done) < tm.PartitionNum && i < 10000; i++ {
+		k := fmt.Sprintf("p-%d", i)
+		pid := client.PartitionOf(tm, k)
+		if done[pid] {
+			continue
+		}
+		pctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := cli.Put(pctx, "db", "probe", []any{k, int64(i + 1), "v"})
+		cancel()
+		if err != nil {
+			t.Fatalf("with %s stopped, probe pid %d took no write in 5 s: %v", both, pid, err)
+		}
+		done[pid] = true
+	}
+	for _, n := range []*cluster.Node{a, b} {
+		if err := n.Start(false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := runner.Ops("--cmd=post-upgrade", "--endpoints="+both); err != nil {
+		t.Fatalf("post-upgrade: %v\n%s", err, out)
+	}
+	ws.stopAndWait()
+	if ws.errs.Load() > 0 {
+		t.Fatalf("%d writes failed (last: %v)", ws.errs.Load(), ws.lastErr.Load())
+	}
+	verifyAcked(t, cli, "db", ws, 2)
+	verifyReplicasIdentical(t, c, cli, "db")
 }
