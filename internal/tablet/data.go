@@ -58,6 +58,19 @@ type data struct {
 	// leader changes to report
 	leaderCh chan struct{}
 	deploy   deployState
+	// emptyAtStart: the Raft directory did not exist when the tablet
+	// started. Replicas the metadata already placed here then had their
+	// data on a disk that is gone (replaced, wiped): forgotten, see lost.
+	emptyAtStart bool
+	// lost holds those replicas (shard -> replica id), found at the first
+	// reconcile. None is started under its old identity: a Raft voter that
+	// forgot its log and votes must not rejoin as itself (the group's
+	// leader panics it on the first heartbeat, and it could help elect a
+	// leader that lacks acknowledged writes). kRecoverTableOP (recoverdata)
+	// replaces each with a new replica copied from the leader.
+	lost       map[uint64]uint64
+	warned     map[uint64]bool
+	reconciled bool
 }
 
 // hostedReplicas copies the list of replicas, so callers iterate without the lock.
@@ -413,13 +426,31 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 			}
 		}
 	}
-	var start []uint64
-	for id := range want {
-		if d.parts[id] == nil {
-			start = append(start, id)
+	if !d.reconciled {
+		d.reconciled = true
+		if d.emptyAtStart {
+			d.lost = map[uint64]uint64{}
+			for id, w := range want {
+				d.lost[id] = w.me.ReplicaID
+			}
 		}
 	}
+	var start []uint64
+	var forgotten []placement
+	for id, w := range want {
+		if d.parts[id] != nil {
+			continue
+		}
+		if rid, ok := d.lost[id]; ok && rid == w.me.ReplicaID {
+			forgotten = append(forgotten, w)
+			continue
+		}
+		start = append(start, id)
+	}
 	d.mu.Unlock()
+	for _, w := range forgotten {
+		d.warnForgotten(w)
+	}
 	for _, h := range stop {
 		h.batch.close()
 		if err := d.host.StopReplica(ctx, h.rep.shardID, h.myID, true); err != nil {
@@ -445,6 +476,23 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 		}
 	}
 	d.signalStatus()
+}
+
+// warnForgotten logs, once per replica, why a replica placed here is not
+// started.
+func (d *data) warnForgotten(w placement) {
+	d.mu.Lock()
+	if d.warned == nil {
+		d.warned = map[uint64]bool{}
+	}
+	id := replication.ShardID(w.tm.TID, w.pm.PID)
+	already := d.warned[id]
+	d.warned[id] = true
+	d.mu.Unlock()
+	if !already {
+		d.s.log.Error("replica not started: the metadata places it here, but this tablet's data directory was empty at start, so its Raft log and votes are gone; run recoverdata (or recovertable) to replace it with a copy from the leader",
+			"table", w.tm.Table.Name, "tid", w.tm.TID, "pid", w.pm.PID, "replica_id", w.me.ReplicaID, "db_root_path", d.s.cfg.DBRootPath)
+	}
 }
 
 func (d *data) startReplica(w placement) error {

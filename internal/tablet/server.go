@@ -3,6 +3,7 @@ package tablet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -66,8 +67,12 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		}
 	}))
 	d := &data{s: s, parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
+	raftDir := filepath.Join(cfg.DBRootPath, "raft")
+	if _, err := os.Stat(raftDir); errors.Is(err, os.ErrNotExist) {
+		d.emptyAtStart = true
+	}
 	host, err := replication.NewHost(replication.Config{
-		Dir: filepath.Join(cfg.DBRootPath, "raft"), RaftAddress: cfg.RaftEndpoint,
+		Dir: raftDir, RaftAddress: cfg.RaftEndpoint,
 		SnapshotBytesPerSecond: cfg.StreamBandwidthLimit,
 		SnapshotSyncBytes:      snapshotSyncBytes(cfg.SnapshotSyncBytes),
 		OnLeader:               func(replication.LeaderInfo) { d.signalStatus() },
