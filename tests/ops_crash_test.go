@@ -429,9 +429,29 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 	if err := cli.CreateTable(ctx, eventTable("db", "t", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
 		t.Fatal(err)
 	}
+	// And a 2-replica table, which Raft cannot repair without the lost voter.
+	if err := cli.CreateDatabase(ctx, "db2", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.CreateTable(ctx, eventTable("db2", "two", 3, 2), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
 	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
 	time.Sleep(2 * time.Second)
 	n := c.Tablets[2]
+	var twoOnN []uint32
+	for _, tm := range cli.Tables("db2") {
+		for _, pm := range tm.Partitions {
+			for _, r := range pm.Replicas {
+				if r.Endpoint == n.Endpoint {
+					twoOnN = append(twoOnN, pm.PID)
+				}
+			}
+		}
+	}
+	if len(twoOnN) == 0 {
+		t.Fatalf("%s holds no replica of db2.two: the test proves less than it says", n.Endpoint)
+	}
 	idsOn := func() map[uint32]uint64 {
 		ids := map[uint32]uint64{}
 		for _, tm := range cli.Tables("db") {
@@ -465,10 +485,24 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 	if err != nil || syscall.Kill(pid, 0) != nil {
 		t.Fatalf("the tablet with the lost disk is not running (pid %d, %v)", pid, err)
 	}
+	start := time.Now()
 	out, err := n.Ops("--cmd=recoverdata")
-	if err != nil || !strings.Contains(out, "t in db recovered") {
-		t.Fatalf("recoverdata after the lost disk: %v\n%s", err, out)
+	if err == nil || !strings.Contains(out, "t in db recovered") {
+		t.Fatalf("recoverdata after the lost disk: %v (want exit 1 for db2.two)\n%s", err, out)
 	}
+	if strings.Contains(out, "two in db2 is healthy") {
+		t.Fatalf("recoverdata calls db2.two healthy while it cannot recover it:\n%s", out)
+	}
+	for _, pid := range twoOnN {
+		want := fmt.Sprintf("FAILED: db2.two pid %d on %s: its tablet no longer has this replica's data", pid, n.Endpoint)
+		if !strings.Contains(out, want) || !strings.Contains(out, "not a majority of 2") {
+			t.Fatalf("recoverdata does not say why db2.two pid %d cannot be replaced:\n%s", pid, out)
+		}
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("recoverdata took %s", d.Round(time.Second))
+	}
+	t.Logf("recoverdata after the lost disk (%s):\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	cluster.Eventually(t, 10*time.Second, "new replica ids", func() error {
 		now := idsOn()
 		for pid, id := range oldIDs {

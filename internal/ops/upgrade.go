@@ -503,6 +503,39 @@ func (t *tool) waitHealthy(ctx context.Context, ep string, timeout time.Duration
 	}
 }
 
+// unreplaceable says why a replica that its (healthy) tablet does not host
+// cannot be replaced, or "" when it can be, or is merely starting. The
+// replacement removes the old member first, a change the group commits
+// with a majority of its voters: without the lost one there may be none,
+// and the op would wait for ever.
+func (t *tool) unreplaceable(ctx context.Context, tm coord.TableMeta, pm coord.PartitionMeta, lost coord.ReplicaMeta) string {
+	if lost.NonVoting {
+		return ""
+	}
+	mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err := t.cli.Tablet(lost.Endpoint).Membership(mctx, connect.NewRequest(&openmldbv1.MembershipRequest{Tid: tm.TID, Pid: pm.PID}))
+	cancel()
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		return "" // hosted (restarting, or just not reporting yet): the op checks and marks it
+	}
+	st := t.cli.ReplicaStatuses(tm.TID, pm.PID)
+	voters, live := 0, 0
+	for _, r := range pm.Replicas {
+		if r.NonVoting {
+			continue
+		}
+		voters++
+		if _, ok := st[r.Endpoint]; ok && r.Endpoint != lost.Endpoint {
+			live++
+		}
+	}
+	if live >= voters/2+1 {
+		return ""
+	}
+	return fmt.Sprintf("its tablet no longer has this replica's data (an empty data directory at start), and the %d other live voter(s) are not a majority of %d, "+
+		"so the partition cannot commit the change that replaces it: it stays unavailable until the lost data directory is restored", live, voters)
+}
+
 // recoverEndpoint recovers the replicas on ep that are marked offline or
 // do not report, and waits for the ops.
 func (t *tool) recoverEndpoint(ctx context.Context, ep string) error {
@@ -608,6 +641,7 @@ func (t *tool) recoverData(ctx context.Context) error {
 	var failed []string
 	for _, tm := range t.tablesSorted() {
 		var ids []uint64
+		failedBefore := len(failed)
 		for _, pm := range tm.Partitions {
 			st := t.cli.ReplicaStatuses(tm.TID, pm.PID)
 			for _, r := range pm.Replicas {
@@ -616,6 +650,10 @@ func (t *tool) recoverData(ctx context.Context) error {
 				}
 				if !isHealthy[r.Endpoint] {
 					failed = append(failed, fmt.Sprintf("%s.%s pid %d: tablet %s is down", tm.Table.DB, tm.Table.Name, pm.PID, r.Endpoint))
+					continue
+				}
+				if why := t.unreplaceable(ctx, tm, pm, r); why != "" {
+					failed = append(failed, fmt.Sprintf("%s.%s pid %d on %s: %s", tm.Table.DB, tm.Table.Name, pm.PID, r.Endpoint, why))
 					continue
 				}
 				got, err := t.submit(ctx, &openmldbv1.SubmitOpRequest{OpType: "kRecoverTableOP", Db: tm.Table.DB, Table: tm.Table.Name, Pids: []uint32{pm.PID}, Endpoint: r.Endpoint})
@@ -628,7 +666,9 @@ func (t *tool) recoverData(ctx context.Context) error {
 			}
 		}
 		if len(ids) == 0 {
-			t.printf("%s in %s is healthy\n", tm.Table.Name, tm.Table.DB)
+			if len(failed) == failedBefore { // else the FAILED lines below say why
+				t.printf("%s in %s is healthy\n", tm.Table.Name, tm.Table.DB)
+			}
 			continue
 		}
 		if err := t.waitOps(ctx, ids); err != nil {
