@@ -519,3 +519,71 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 	verifyAcked(t, cli, "db", ws, 2)
 	verifyReplicasIdentical(t, c, cli, "db")
 }
+
+// With auto_failover on, the nameserver itself replaces the replicas of a
+// tablet that came back with an empty data directory, however briefly it
+// was down (no operator, no recoverdata).
+func TestAutoFailoverReplacesALostDisk(t *testing.T) {
+	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
+	cli := connectSDK(t, c)
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.CreateTable(ctx, eventTable("db", "t", 4, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.NSClient(ctx, "confset auto_failover true"); err != nil {
+		t.Fatalf("confset: %v\n%s", err, out)
+	}
+	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
+	time.Sleep(2 * time.Second)
+	n := c.Tablets[2]
+	idsOn := func() map[uint32]uint64 {
+		ids := map[uint32]uint64{}
+		for _, tm := range cli.Tables("db") {
+			for _, pm := range tm.Partitions {
+				for _, r := range pm.Replicas {
+					if r.Endpoint == n.Endpoint {
+						ids[pm.PID] = r.ReplicaID
+					}
+				}
+			}
+		}
+		return ids
+	}
+	oldIDs := idsOn()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(n.Dir, "db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(false); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Eventually(t, 60*time.Second, "the lost replicas replaced by the nameserver", func() error {
+		now := idsOn()
+		for pid, id := range oldIDs {
+			if now[pid] == 0 || now[pid] == id {
+				return errorf("pid %d on %s: replica id %d (was %d)", pid, n.Endpoint, now[pid], id)
+			}
+		}
+		return nil
+	})
+	waitOpsFinished(t, c, 30*time.Second)
+	out, err := n.Ops("--cmd=showtablestatus")
+	if err != nil {
+		t.Fatalf("showtablestatus: %v\n%s", err, out)
+	}
+	rows, err := cluster.ParseTable(out)
+	if err != nil || len(rows) != 1 || rows[0]["Partition_unalive"] != "0" {
+		t.Fatalf("after the replacement: %v\n%s", err, out)
+	}
+	ws.stopAndWait()
+	if ws.errs.Load() > 0 {
+		t.Fatalf("%d writes failed (last: %v)", ws.errs.Load(), ws.lastErr.Load())
+	}
+	verifyAcked(t, cli, "db", ws, 2)
+	verifyReplicasIdentical(t, c, cli, "db")
+}

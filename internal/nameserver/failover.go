@@ -29,8 +29,15 @@ const (
 	stageRestored
 )
 
+// missingReplicaGrace: how long a tablet back from a restart has to report
+// the replicas placed on it before auto_failover recovers those it does
+// not (a tablet that came back with an empty data directory hosts none of
+// them, and nothing else would ever replace them).
+const missingReplicaGrace = 10 * time.Second
+
 func (s *Server) failoverLoop(ctx context.Context) {
 	stages := map[string]failoverStage{}
+	checked := map[string]time.Time{} // tablet -> the healthy period already checked
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -49,8 +56,13 @@ func (s *Server) failoverLoop(ctx context.Context) {
 				if st, ok := stages[ep]; ok && st >= stageOfflined {
 					s.log.Info("auto_failover: tablet is back, recovering its replicas", "tablet", ep)
 					s.submitEndpoint(ctx, "recover", ep)
+					checked[ep] = rec.StateSince
 				}
 				delete(stages, ep)
+				if !checked[ep].Equal(rec.StateSince) && time.Since(rec.StateSince) >= missingReplicaGrace {
+					checked[ep] = rec.StateSince
+					s.recoverUnreported(ctx, ep)
+				}
 				continue
 			}
 			down := time.Since(rec.StateSince)
@@ -70,6 +82,61 @@ func (s *Server) failoverLoop(ctx context.Context) {
 			}
 			stages[ep] = st
 		}
+	}
+}
+
+// recoverUnreported submits kRecoverTableOP for each replica placed on the
+// healthy tablet ep that reports no status: the op re-creates it if the
+// tablet does not host it, or only confirms it if it does.
+func (s *Server) recoverUnreported(ctx context.Context, ep string) {
+	tables, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return
+	}
+	var ops []*Op
+	for _, kv := range tables.Kvs {
+		var tm coord.TableMeta
+		if json.Unmarshal(kv.Value, &tm) != nil {
+			continue
+		}
+		for _, p := range tm.Partitions {
+			if _, ok := replicaOn(p, ep); !ok {
+				continue
+			}
+			st, err := s.cli.Get(ctx, s.keys.ReplicaStatus(tm.TID, p.PID, ep), clientv3.WithCountOnly())
+			if err != nil || st.Count > 0 {
+				continue
+			}
+			// The replacement is a membership change the others must be a
+			// majority to commit; without one the op could never finish and
+			// would hold every later op of the partition (recoverdata says why).
+			voters, live := 0, 0
+			for _, r := range p.Replicas {
+				if r.NonVoting {
+					continue
+				}
+				voters++
+				if r.Endpoint == ep {
+					continue
+				}
+				if o, err := s.cli.Get(ctx, s.keys.ReplicaStatus(tm.TID, p.PID, r.Endpoint), clientv3.WithCountOnly()); err == nil && o.Count > 0 {
+					live++
+				}
+			}
+			if live < voters/2+1 {
+				s.log.Error("auto_failover: a replica on a healthy tablet reports no status, and the others are no majority to replace it with", "tablet", ep, "table", tm.Table.Name, "tid", tm.TID, "pid", p.PID, "live_voters", live, "voters", voters)
+				continue
+			}
+			op := Op{DB: tm.Table.DB, Table: tm.Table.Name, TID: tm.TID, PID: p.PID, Type: OpRecoverTable, Endpoint: ep, Tasks: tasksFor(OpRecoverTable)}
+			ops = append(ops, &op)
+		}
+	}
+	if len(ops) == 0 {
+		return
+	}
+	s.log.Warn("auto_failover: replicas placed on a healthy tablet report no status; recovering them", "tablet", ep, "replicas", len(ops))
+	if _, err := s.ops.submit(ctx, ops); err != nil {
+		s.log.Warn("auto_failover: submitting ops", "action", "recover", "tablet", ep, "err", err)
 	}
 }
 
