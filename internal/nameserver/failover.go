@@ -93,6 +93,16 @@ func (s *Server) recoverUnreported(ctx context.Context, ep string) {
 	if err != nil {
 		return
 	}
+	// One read of every status key, not one per replica: this runs for
+	// every tablet when a nameserver takes over.
+	statuses, err := s.cli.Get(ctx, s.keys.ReplicaStatusPrefix(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return
+	}
+	reports := map[string]bool{}
+	for _, kv := range statuses.Kvs {
+		reports[string(kv.Key)] = true
+	}
 	var ops []*Op
 	for _, kv := range tables.Kvs {
 		var tm coord.TableMeta
@@ -103,8 +113,7 @@ func (s *Server) recoverUnreported(ctx context.Context, ep string) {
 			if _, ok := replicaOn(p, ep); !ok {
 				continue
 			}
-			st, err := s.cli.Get(ctx, s.keys.ReplicaStatus(tm.TID, p.PID, ep), clientv3.WithCountOnly())
-			if err != nil || st.Count > 0 {
+			if reports[s.keys.ReplicaStatus(tm.TID, p.PID, ep)] {
 				continue
 			}
 			// The replacement is a membership change the others must be a
@@ -119,7 +128,7 @@ func (s *Server) recoverUnreported(ctx context.Context, ep string) {
 				if r.Endpoint == ep {
 					continue
 				}
-				if o, err := s.cli.Get(ctx, s.keys.ReplicaStatus(tm.TID, p.PID, r.Endpoint), clientv3.WithCountOnly()); err == nil && o.Count > 0 {
+				if reports[s.keys.ReplicaStatus(tm.TID, p.PID, r.Endpoint)] {
 					live++
 				}
 			}
