@@ -82,6 +82,13 @@ func killOpsMidway(t *testing.T, c *cluster.Cluster, n *cluster.Node, ep, until 
 	}
 }
 
+// longCtx bounds a whole test's etcd and CLI calls.
+func longCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func autoFailover(t *testing.T, c *cluster.Cluster) string {
 	t.Helper()
 	out, err := c.NSClient(cluster.Ctx(t), "confget auto_failover")
@@ -103,7 +110,7 @@ func autoFailover(t *testing.T, c *cluster.Cluster) string {
 func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
+	ctx := longCtx(t) // cluster.Ctx's 30 s is shorter than these tests on a slow machine
 	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
 		t.Fatal(err)
 	}
@@ -338,7 +345,7 @@ func TestOpsToolRefusalsAndCrashes(t *testing.T) {
 func TestPreUpgradeTwoTabletsTogether(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 4})
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
+	ctx := longCtx(t) // cluster.Ctx's 30 s is shorter than these tests on a slow machine
 	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +429,7 @@ func TestPreUpgradeTwoTabletsTogether(t *testing.T) {
 func TestRecoverdataAfterALostDisk(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
+	ctx := longCtx(t) // cluster.Ctx's 30 s is shorter than these tests on a slow machine
 	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
 		t.Fatal(err)
 	}
@@ -526,7 +533,7 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 func TestAutoFailoverReplacesALostDisk(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 1, Tablets: 3})
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
+	ctx := longCtx(t) // cluster.Ctx's 30 s is shorter than these tests on a slow machine
 	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
 		t.Fatal(err)
 	}
