@@ -420,6 +420,37 @@ func TestPreUpgradeTwoTabletsTogether(t *testing.T) {
 	verifyReplicasIdentical(t, c, cli, "db")
 }
 
+// replicaIDsOn maps each partition of db's tables with a replica on ep to
+// that replica's id.
+func replicaIDsOn(cli *client.Client, db, ep string) map[uint32]uint64 {
+	ids := map[uint32]uint64{}
+	for _, tm := range cli.Tables(db) {
+		for _, pm := range tm.Partitions {
+			for _, r := range pm.Replicas {
+				if r.Endpoint == ep {
+					ids[pm.PID] = r.ReplicaID
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// restartWithEmptyDisk stops the tablet, removes its data directory
+// (--db_root_path=./db) as a replaced disk would, and starts it again.
+func restartWithEmptyDisk(t *testing.T, n *cluster.Node) {
+	t.Helper()
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(n.Dir, "db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(false); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A tablet whose data directory is lost (a replaced disk) comes back
 // empty: it must not rejoin its groups under the old replica ids (Raft
 // voters that forgot their log and votes; dragonboat's leader panics such
@@ -447,44 +478,18 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	n := c.Tablets[2]
 	var twoOnN []uint32
-	for _, tm := range cli.Tables("db2") {
-		for _, pm := range tm.Partitions {
-			for _, r := range pm.Replicas {
-				if r.Endpoint == n.Endpoint {
-					twoOnN = append(twoOnN, pm.PID)
-				}
-			}
-		}
+	for pid := range replicaIDsOn(cli, "db2", n.Endpoint) {
+		twoOnN = append(twoOnN, pid)
 	}
 	if len(twoOnN) == 0 {
 		t.Fatalf("%s holds no replica of db2.two: the test proves less than it says", n.Endpoint)
 	}
-	idsOn := func() map[uint32]uint64 {
-		ids := map[uint32]uint64{}
-		for _, tm := range cli.Tables("db") {
-			for _, pm := range tm.Partitions {
-				for _, r := range pm.Replicas {
-					if r.Endpoint == n.Endpoint {
-						ids[pm.PID] = r.ReplicaID
-					}
-				}
-			}
-		}
-		return ids
-	}
+	idsOn := func() map[uint32]uint64 { return replicaIDsOn(cli, "db", n.Endpoint) }
 	oldIDs := idsOn()
 	if len(oldIDs) != 4 {
 		t.Fatalf("%s holds %d of the 4 partitions, want all", n.Endpoint, len(oldIDs))
 	}
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(filepath.Join(n.Dir, "db")); err != nil { // --db_root_path=./db
-		t.Fatal(err)
-	}
-	if err := n.Start(false); err != nil {
-		t.Fatal(err)
-	}
+	restartWithEmptyDisk(t, n)
 	// Before: the forgotten replicas started as themselves and the tablet
 	// crashed within a second, again after every restart.
 	time.Sleep(3 * time.Second)
@@ -546,29 +551,9 @@ func TestAutoFailoverReplacesALostDisk(t *testing.T) {
 	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
 	time.Sleep(2 * time.Second)
 	n := c.Tablets[2]
-	idsOn := func() map[uint32]uint64 {
-		ids := map[uint32]uint64{}
-		for _, tm := range cli.Tables("db") {
-			for _, pm := range tm.Partitions {
-				for _, r := range pm.Replicas {
-					if r.Endpoint == n.Endpoint {
-						ids[pm.PID] = r.ReplicaID
-					}
-				}
-			}
-		}
-		return ids
-	}
+	idsOn := func() map[uint32]uint64 { return replicaIDsOn(cli, "db", n.Endpoint) }
 	oldIDs := idsOn()
-	if err := n.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(filepath.Join(n.Dir, "db")); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Start(false); err != nil {
-		t.Fatal(err)
-	}
+	restartWithEmptyDisk(t, n)
 	cluster.Eventually(t, 60*time.Second, "the lost replicas replaced by the nameserver", func() error {
 		now := idsOn()
 		for pid, id := range oldIDs {
