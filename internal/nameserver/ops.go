@@ -57,7 +57,21 @@ type Op struct {
 	ReplicaID uint64    `json:"replica_id,omitempty"` // id of a replica being added
 	Alive     bool      `json:"alive,omitempty"`      // kUpdatePartitionStatusOP: the new state
 	Cancel    bool      `json:"cancel,omitempty"`
+	// pollSoon, set by a task that has just asked a tablet for something
+	// that completes in milliseconds (a leader transfer), makes the next
+	// check come after transferPoll instead of taskPoll. Not stored.
+	pollSoon bool
 }
+
+// taskPoll is how long a task that is not done yet waits before it is
+// checked again; transferPoll replaces it right after a leader transfer
+// was requested, which completes in tens of milliseconds: with taskPoll
+// each kChangeLeaderOP took ~250 ms, and pre-upgrade moves leaders one
+// at a time.
+const (
+	taskPoll     = 200 * time.Millisecond
+	transferPoll = 10 * time.Millisecond
+)
 
 func (o *Op) finished() bool {
 	return o.Status == OpDone || o.Status == OpFailed || o.Status == OpCanceled
@@ -228,6 +242,7 @@ func (e *opEngine) execute(ctx context.Context, op *Op) {
 			return
 		}
 		task := op.Tasks[op.Cur]
+		op.pollSoon = false
 		done, skipTo, err := e.s.runTask(ctx, op, task)
 		if ctx.Err() != nil {
 			return // leadership lost: the next leader resumes from the saved state
@@ -239,10 +254,14 @@ func (e *opEngine) execute(ctx context.Context, op *Op) {
 			return
 		}
 		if !done {
+			wait := taskPoll
+			if op.pollSoon {
+				wait = transferPoll
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(200 * time.Millisecond):
+			case <-time.After(wait):
 			}
 			continue
 		}

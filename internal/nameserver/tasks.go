@@ -346,6 +346,13 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	if !ok || r.NonVoting {
 		return false, 0, fmt.Errorf("%s is not a voting replica of %s pid %d", target, op.Table, op.PID)
 	}
+	if last, asked := lastTransfer.Load(op.ID); asked && time.Since(last.(time.Time)) < 1200*time.Millisecond {
+		// A transfer asked for just now can still complete (the tablet's
+		// own wait for it ends after 1.1 s): check for the new leader
+		// often, and ask again only after that.
+		op.pollSoon = true
+		return false, 0, nil
+	}
 	// A target that has not applied the latest membership change (say, its
 	// own promotion) skips the campaign, and the transfer stalls for an
 	// election timeout while the leader drops writes: wait for it first.
@@ -357,14 +364,13 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	if _, voter := tmem.Voters[r.ReplicaID]; !voter || tmem.ConfigChangeId < lm.ConfigChangeId || tmem.Applied+replication.CatchUpSlack < lm.Applied {
 		return false, 0, nil
 	}
-	if t, ok := lastTransfer.Load(op.ID); !ok || time.Since(t.(time.Time)) > 1200*time.Millisecond {
-		lastTransfer.Store(op.ID, time.Now())
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := tabletClient(leader).TransferLeader(cctx, connect.NewRequest(&openmldbv1.TransferLeaderRequest{Tid: op.TID, Pid: op.PID, TargetReplicaId: r.ReplicaID}))
-		cancel()
-		if err != nil && !transient(err) {
-			return false, 0, err
-		}
+	lastTransfer.Store(op.ID, time.Now())
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	_, err = tabletClient(leader).TransferLeader(cctx, connect.NewRequest(&openmldbv1.TransferLeaderRequest{Tid: op.TID, Pid: op.PID, TargetReplicaId: r.ReplicaID}))
+	cancel()
+	if err != nil && !transient(err) {
+		return false, 0, err
 	}
+	op.pollSoon = err == nil
 	return false, 0, nil
 }

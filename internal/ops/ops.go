@@ -189,6 +189,10 @@ func (t *tool) waitOps(ctx context.Context, ids []uint64) error {
 		want[id] = true
 	}
 	deadline := time.Now().Add(opWait)
+	// Leader moves finish in tens of milliseconds and pre-upgrade waits
+	// for each before the next: poll soon, then back off to 200 ms for
+	// the ops that copy data.
+	poll := 20 * time.Millisecond
 	for {
 		ns, err := t.leader(ctx)
 		if err == nil {
@@ -222,8 +226,9 @@ func (t *tool) waitOps(ctx context.Context, ids []uint64) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(poll):
 		}
+		poll = min(2*poll, 200*time.Millisecond)
 	}
 }
 

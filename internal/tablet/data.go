@@ -37,6 +37,14 @@ type hosted struct {
 	// leadExpectedUntil (unix ns), on a transfer target, is until when
 	// writes reaching it wait for its election instead of being refused.
 	leadExpectedUntil atomic.Int64
+	// armedAt (unix ns) is when this replica was last told it is a
+	// transfer target, until the first write it commits as the new leader
+	// logs how long the hand-over took on this side.
+	armedAt atomic.Int64
+	// appliedAt and leaderAt (unix ns) time that hand-over's steps here:
+	// the target had applied the leader's log, and dragonboat reported
+	// this replica as leader.
+	appliedAt, leaderAt atomic.Int64
 }
 
 func (h *hosted) movingToEndpoint() string {
@@ -183,7 +191,8 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 	if ep := h.movingToEndpoint(); ep != "" {
 		return nil, leaderHint(fmt.Errorf("%w: tid %d pid %d, leadership is moving to %s", replication.ErrNotLeader, h.rep.tid, h.rep.pid, ep), ep)
 	}
-	if err := d.awaitLeadership(ctx, h); err != nil {
+	led, err := d.awaitLeadership(ctx, h)
+	if err != nil {
 		return nil, err
 	}
 	w := &putWork{ctx: ctx, rows: m.Rows, done: make(chan putResult, 1)}
@@ -205,6 +214,18 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 		}
 		return nil, rpcErr(res.err)
 	}
+	if !led.IsZero() {
+		if armed := h.armedAt.Swap(0); armed != 0 {
+			// The hand-over as this side saw it, each step timed from
+			// when the old leader asked this replica to catch up: what a
+			// write-latency spike at a leader move is made of.
+			at := time.Unix(0, armed)
+			d.s.log.Info("first write committed as the new leader", "tid", h.rep.tid, "pid", h.rep.pid,
+				"caught_up", time.Unix(0, h.appliedAt.Load()).Sub(at).Round(100*time.Microsecond),
+				"became_leader", time.Unix(0, h.leaderAt.Load()).Sub(at).Round(100*time.Microsecond),
+				"committed", time.Since(at).Round(100*time.Microsecond))
+		}
+	}
 	return connect.NewResponse(&openmldbv1.PutResponse{Applied: uint32(res.applied)}), nil
 }
 
@@ -212,21 +233,23 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 // being handed leadership (leadExpectedUntil): there a write waits for the
 // election, so that the writes the old leader sends over are proposed the
 // moment it is won, instead of going back and forth while it runs.
-func (d *data) awaitLeadership(ctx context.Context, h *hosted) error {
+// It returns when the wait ended in this replica's leadership (zero if
+// there was no wait).
+func (d *data) awaitLeadership(ctx context.Context, h *hosted) (time.Time, error) {
 	until := time.Unix(0, h.leadExpectedUntil.Load())
 	if !time.Now().Before(until) {
-		return d.checkLeader(h)
+		return time.Time{}, d.checkLeader(h)
 	}
 	_, startTerm, _ := d.host.Leader(h.rep.shardID)
 	for {
 		id, term, ok := d.host.Leader(h.rep.shardID)
 		switch {
 		case ok && id == h.myID:
-			return nil
+			return time.Now(), nil
 		case ok && term > startTerm:
-			return d.checkLeader(h) // someone else won
+			return time.Time{}, d.checkLeader(h) // someone else won
 		case !time.Now().Before(until), ctx.Err() != nil:
-			return d.checkLeader(h)
+			return time.Time{}, d.checkLeader(h)
 		}
 		time.Sleep(200 * time.Microsecond)
 	}
@@ -298,8 +321,12 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 		h := list[0]
 		if m.TransferTarget {
 			h.leadExpectedUntil.Store(time.Now().Add(leadExpectedFor).UnixNano())
+			h.armedAt.Store(time.Now().UnixNano())
 		}
 		h.rep.waitApplied(ctx, m.WaitOffset, time.Duration(min(m.WaitMs, maxStatusWaitMs))*time.Millisecond)
+		if m.TransferTarget {
+			h.appliedAt.Store(time.Now().UnixNano())
+		}
 	}
 	resp := &openmldbv1.GetTableStatusResponse{}
 	now := time.Now()
@@ -543,6 +570,17 @@ func (d *data) claimLeadership(h *hosted) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// noteLeader records when a transfer target learns it leads (see
+// hosted.leaderAt).
+func (d *data) noteLeader(info replication.LeaderInfo) {
+	d.mu.Lock()
+	h := d.parts[info.ShardID]
+	d.mu.Unlock()
+	if h != nil && info.LeaderID == h.myID && h.armedAt.Load() != 0 {
+		h.leaderAt.Store(time.Now().UnixNano())
 	}
 }
 

@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		Dir: raftDir, RaftAddress: cfg.RaftEndpoint,
 		SnapshotBytesPerSecond: cfg.StreamBandwidthLimit,
 		SnapshotSyncBytes:      snapshotSyncBytes(cfg.SnapshotSyncBytes),
-		OnLeader:               func(replication.LeaderInfo) { d.signalStatus() },
+		OnLeader:               func(info replication.LeaderInfo) { d.noteLeader(info); d.signalStatus() },
 	})
 	if err != nil {
 		return err
