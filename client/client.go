@@ -145,37 +145,63 @@ func (c *Client) load(ctx context.Context) (int64, error) {
 }
 
 func (c *Client) applyTable(v []byte) {
-	var tm coord.TableMeta
-	if json.Unmarshal(v, &tm) == nil {
-		c.tables[tm.Table.DB+"."+tm.Table.Name] = &tm
+	if tm := decodeTable(v); tm != nil {
+		c.tables[tm.Table.DB+"."+tm.Table.Name] = tm
 	}
 }
 
-func (c *Client) applyStatus(key string, v []byte, deleted bool) {
+func decodeTable(v []byte) *coord.TableMeta {
+	var tm coord.TableMeta
+	if json.Unmarshal(v, &tm) != nil {
+		return nil
+	}
+	return &tm
+}
+
+// statusUpdate is one replica status key, decoded.
+type statusUpdate struct {
+	shard   uint64
+	ep      string
+	rs      coord.ReplicaStatus
+	deleted bool
+}
+
+// decodeStatus parses a replica status key and value; ok is false for a
+// key or value it cannot read.
+func (c *Client) decodeStatus(key string, v []byte, deleted bool) (u statusUpdate, ok bool) {
 	parts := strings.Split(strings.TrimPrefix(key, c.keys.ReplicaStatusPrefix()), "/")
 	if len(parts) != 3 {
-		return
+		return u, false
 	}
 	var tid, pid uint32
 	if _, err := fmt.Sscan(parts[0], &tid); err != nil {
-		return
+		return u, false
 	}
 	if _, err := fmt.Sscan(parts[1], &pid); err != nil {
+		return u, false
+	}
+	u = statusUpdate{shard: shardOf(tid, pid), ep: parts[2], deleted: deleted}
+	if !deleted && json.Unmarshal(v, &u.rs) != nil {
+		return u, false
+	}
+	return u, true
+}
+
+func (c *Client) applyStatus(key string, v []byte, deleted bool) {
+	if u, ok := c.decodeStatus(key, v, deleted); ok {
+		c.setStatus(u)
+	}
+}
+
+func (c *Client) setStatus(u statusUpdate) {
+	if u.deleted {
+		delete(c.leaders[u.shard], u.ep)
 		return
 	}
-	sh := shardOf(tid, pid)
-	if deleted {
-		delete(c.leaders[sh], parts[2])
-		return
+	if c.leaders[u.shard] == nil {
+		c.leaders[u.shard] = map[string]coord.ReplicaStatus{}
 	}
-	var rs coord.ReplicaStatus
-	if json.Unmarshal(v, &rs) != nil {
-		return
-	}
-	if c.leaders[sh] == nil {
-		c.leaders[sh] = map[string]coord.ReplicaStatus{}
-	}
-	c.leaders[sh][parts[2]] = rs
+	c.leaders[u.shard][u.ep] = u.rs
 }
 
 func (c *Client) watch(ctx context.Context, rev int64) {
@@ -186,22 +212,34 @@ func (c *Client) watch(ctx context.Context, rev int64) {
 			if wr.Err() != nil {
 				break
 			}
-			c.mu.Lock()
+			// Decode before taking the lock: every write reads the
+			// routing under it, and a leader move publishes a burst of
+			// status keys. Applied in the events' order (a table dropped
+			// and created again in one batch must end up present).
+			var updates []func()
 			for _, ev := range wr.Events {
 				key := string(ev.Kv.Key)
 				switch {
 				case strings.HasPrefix(key, c.keys.TablePrefix()):
 					if ev.Type == clientv3.EventTypeDelete {
 						name := strings.Replace(strings.TrimPrefix(key, c.keys.TablePrefix()), "/", ".", 1)
-						delete(c.tables, name)
-					} else {
-						c.applyTable(ev.Kv.Value)
+						updates = append(updates, func() { delete(c.tables, name) })
+					} else if tm := decodeTable(ev.Kv.Value); tm != nil {
+						updates = append(updates, func() { c.tables[tm.Table.DB+"."+tm.Table.Name] = tm })
 					}
 				case strings.HasPrefix(key, c.keys.ReplicaStatusPrefix()):
-					c.applyStatus(key, ev.Kv.Value, ev.Type == clientv3.EventTypeDelete)
+					if u, ok := c.decodeStatus(key, ev.Kv.Value, ev.Type == clientv3.EventTypeDelete); ok {
+						updates = append(updates, func() { c.setStatus(u) })
+					}
 				}
 			}
-			c.mu.Unlock()
+			if len(updates) > 0 {
+				c.mu.Lock()
+				for _, apply := range updates {
+					apply()
+				}
+				c.mu.Unlock()
+			}
 			rev = wr.Header.Revision
 		}
 		if ctx.Err() != nil {

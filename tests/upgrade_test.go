@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/tests/cluster"
 )
@@ -399,6 +401,8 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		t.Errorf("clients saw %d write and %d read errors; want none", g.errs.Load(), g.readErr.Load())
 	}
 
+	checkLeaderMovesOneAtATime(t, cli)
+
 	// Nothing acknowledged is lost or duplicated; replicas agree.
 	verifyAcked(t, cli, "db", g.writerSet, 0)
 	verifyAcked(t, cli, "db", rw.ws, 0)
@@ -441,6 +445,41 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		}
 		return nil
 	})
+}
+
+// checkLeaderMovesOneAtATime: pre-upgrade and post-upgrade move leaders
+// one at a time (moves under way together each hold their partition's
+// writes longer), so no kChangeLeaderOP may start before the previous one
+// ended.
+func checkLeaderMovesOneAtATime(t *testing.T, cli *client.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, err := cli.NameServer(ctx)
+	if err != nil {
+		t.Fatalf("nameserver: %v", err)
+	}
+	resp, err := ns.ShowOpStatus(ctx, connect.NewRequest(&openmldbv1.ShowOpStatusRequest{Pid: -1}))
+	if err != nil {
+		t.Fatalf("showopstatus: %v", err)
+	}
+	var moves []*openmldbv1.OpInfo
+	for _, op := range resp.Msg.Ops {
+		if op.OpType == "kChangeLeaderOP" {
+			moves = append(moves, op)
+		}
+	}
+	sort.Slice(moves, func(i, j int) bool { return moves[i].StartTimeMs < moves[j].StartTimeMs })
+	if len(moves) < 2 {
+		t.Fatalf("%d kChangeLeaderOP in showopstatus; the upgrade moves leaders several times", len(moves))
+	}
+	for i := 1; i < len(moves); i++ {
+		prev, op := moves[i-1], moves[i]
+		if op.StartTimeMs < prev.EndTimeMs {
+			t.Errorf("op %d (%s pid %d) started %d ms before op %d (%s pid %d) ended: leader moves overlapped",
+				op.OpId, op.Name, op.Pid, prev.EndTimeMs-op.StartTimeMs, prev.OpId, prev.Name, prev.Pid)
+		}
+	}
 }
 
 // raftEvents counts the dragonboat warnings that explain long write gaps
