@@ -89,10 +89,11 @@ start() {
   echo "---- $(date '+%F %T') start $COMP $MODE" >>"$out"
   # A rolling upgrade has just copied a new bin/ (and its backup) here.
   # Left to the kernel, that writeback lands up to 30 s later, and every
-  # Raft-log fsync on the same file system waits behind it (a 60 MB flush
-  # held every partition's writes for 185-205 ms in the upgrade test).
-  # Write it back now, before the component serves. Every component: a
-  # nameserver or apiserver often shares its disk with a tablet.
+  # Raft-log fsync on the same file system waits behind it (150-400 ms
+  # stalls of every write, measured with node directories on the data
+  # disk). Write it back now, before the component serves. Every
+  # component: a nameserver or apiserver often shares its disk with a
+  # tablet.
   sync -f "$NODE_DIR" 2>/dev/null || sync
   if [ "$MODE" = mon ]; then
     nohup "$BIN" --role=mon --name="$COMP" --child_pid_file="$CHILD_PID_FILE" -- \
