@@ -473,6 +473,12 @@ func checkLeaderMovesOneAtATime(t *testing.T, cli *client.Client) {
 	if len(moves) < 2 {
 		t.Fatalf("%d kChangeLeaderOP in showopstatus; the upgrade moves leaders several times", len(moves))
 	}
+	var took []time.Duration
+	for _, op := range moves {
+		took = append(took, time.Duration(op.EndTimeMs-op.StartTimeMs)*time.Millisecond)
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	t.Logf("%d kChangeLeaderOP, one at a time, each from submission to done: %s", len(moves), gapFigures(took))
 	for i := 1; i < len(moves); i++ {
 		prev, op := moves[i-1], moves[i]
 		if op.StartTimeMs < prev.EndTimeMs {
