@@ -152,6 +152,27 @@ func startGapWriters(t testing.TB, cli *client.Client, db string, tables []strin
 			}()
 		}
 	}
+	if os.Getenv("GAP_DEBUG") != "" {
+		// Whether this process itself stalls (GC, CPU) when the writers
+		// see a gap: a goroutine sleeping 1 ms reports oversleeping.
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			prev := time.Now()
+			for {
+				select {
+				case <-g.stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				now := time.Now()
+				if d := now.Sub(prev); d > 15*time.Millisecond {
+					fmt.Printf("SELF-STALL %s from %s\n", d.Round(time.Millisecond), prev.Format("15:04:05.000"))
+				}
+				prev = now
+			}
+		}()
+	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
