@@ -183,16 +183,12 @@ func (s *Server) healthyTablets(ctx context.Context) []tabletEP {
 
 // replicaLoad counts replicas and preferred leaders per endpoint over all tables.
 func (s *Server) replicaLoad(ctx context.Context) (map[string][2]int, error) {
-	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	metas, err := s.tableMetas(ctx)
 	if err != nil {
 		return nil, err
 	}
 	load := map[string][2]int{}
-	for _, kv := range resp.Kvs {
-		var tm coord.TableMeta
-		if json.Unmarshal(kv.Value, &tm) != nil {
-			continue
-		}
+	for _, tm := range metas {
 		for _, p := range tm.Partitions {
 			for i, r := range p.Replicas {
 				l := load[r.Endpoint]

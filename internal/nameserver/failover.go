@@ -2,7 +2,6 @@ package nameserver
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"time"
 
@@ -89,7 +88,7 @@ func (s *Server) failoverLoop(ctx context.Context) {
 // healthy tablet ep that reports no status: the op re-creates it if the
 // tablet does not host it, or only confirms it if it does.
 func (s *Server) recoverUnreported(ctx context.Context, ep string) {
-	tables, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	metas, err := s.tableMetas(ctx)
 	if err != nil {
 		return
 	}
@@ -104,11 +103,7 @@ func (s *Server) recoverUnreported(ctx context.Context, ep string) {
 		reports[string(kv.Key)] = true
 	}
 	var ops []*Op
-	for _, kv := range tables.Kvs {
-		var tm coord.TableMeta
-		if json.Unmarshal(kv.Value, &tm) != nil {
-			continue
-		}
+	for _, tm := range metas {
 		for _, p := range tm.Partitions {
 			if _, ok := replicaOn(p, ep); !ok {
 				continue
@@ -163,18 +158,14 @@ func (s *Server) submitEndpoint(ctx context.Context, action, ep string) {
 // restoreReplicas migrates every replica on a dead tablet to the least
 // loaded healthy tablet that does not hold that partition yet.
 func (s *Server) restoreReplicas(ctx context.Context, dead string) {
-	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	metas, err := s.tableMetas(ctx)
 	if err != nil {
 		return
 	}
 	healthy := s.healthyTablets(ctx)
 	load, _ := s.replicaLoad(ctx)
 	var ops []*Op
-	for _, kv := range resp.Kvs {
-		var tm coord.TableMeta
-		if json.Unmarshal(kv.Value, &tm) != nil {
-			continue
-		}
+	for _, tm := range metas {
 		for _, p := range tm.Partitions {
 			if _, ok := replicaOn(p, dead); !ok {
 				continue

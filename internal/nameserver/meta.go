@@ -102,6 +102,26 @@ func (s *Server) replicaStatuses(ctx context.Context, tid, pid uint32) (map[stri
 }
 
 // observedLeader returns the endpoint reporting leadership with the highest term.
+// tableMetas reads every table's metadata. An entry that does not decode
+// is skipped (and logged): one bad key must not stop failover or an op
+// for every other table.
+func (s *Server) tableMetas(ctx context.Context) ([]coord.TableMeta, error) {
+	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
+	}
+	metas := make([]coord.TableMeta, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		var tm coord.TableMeta
+		if err := json.Unmarshal(kv.Value, &tm); err != nil {
+			s.log.Warn("skipping unreadable table metadata", "key", string(kv.Key), "err", err)
+			continue
+		}
+		metas = append(metas, tm)
+	}
+	return metas, nil
+}
+
 func (s *Server) observedLeader(ctx context.Context, tid, pid uint32) (string, error) {
 	st, err := s.replicaStatuses(ctx, tid, pid)
 	if err != nil {

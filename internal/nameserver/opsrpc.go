@@ -2,7 +2,6 @@ package nameserver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
-	"github.com/openmldb-go/openmldb/internal/coord"
 )
 
 // manualRefusedWhenAuto lists the ops OpenMLDB refuses while auto_failover is on.
@@ -244,16 +242,12 @@ func (s *Server) EndpointOp(ctx context.Context, req *connect.Request[openmldbv1
 
 // endpointOps builds the ops for every partition with a replica on ep.
 func (s *Server) endpointOps(ctx context.Context, action, ep string, needRestore bool) ([]*Op, error) {
-	resp, err := s.cli.Get(ctx, s.keys.TablePrefix(), clientv3.WithPrefix())
+	metas, err := s.tableMetas(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var ops []*Op
-	for _, kv := range resp.Kvs {
-		var tm coord.TableMeta
-		if json.Unmarshal(kv.Value, &tm) != nil {
-			continue
-		}
+	for _, tm := range metas {
 		for _, p := range tm.Partitions {
 			r, ok := replicaOn(p, ep)
 			if !ok {
