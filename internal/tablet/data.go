@@ -220,9 +220,14 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 			// when the old leader asked this replica to catch up: what a
 			// write-latency spike at a leader move is made of.
 			at := time.Unix(0, armed)
+			since := func(ns int64) any {
+				if ns == 0 {
+					return "-" // not seen (an older old leader, or the event still queued)
+				}
+				return time.Unix(0, ns).Sub(at).Round(100 * time.Microsecond)
+			}
 			d.s.log.Info("first write committed as the new leader", "tid", h.rep.tid, "pid", h.rep.pid,
-				"caught_up", time.Unix(0, h.appliedAt.Load()).Sub(at).Round(100*time.Microsecond),
-				"became_leader", time.Unix(0, h.leaderAt.Load()).Sub(at).Round(100*time.Microsecond),
+				"caught_up", since(h.appliedAt.Load()), "became_leader", since(h.leaderAt.Load()),
 				"committed", time.Since(at).Round(100*time.Microsecond))
 		}
 	}
@@ -321,6 +326,10 @@ func (d *data) GetTableStatus(ctx context.Context, req *connect.Request[openmldb
 		h := list[0]
 		if m.TransferTarget {
 			h.leadExpectedUntil.Store(time.Now().Add(leadExpectedFor).UnixNano())
+			// A hand-over's steps are timed afresh: a step this one does not
+			// reach must not show the previous hand-over's time.
+			h.appliedAt.Store(0)
+			h.leaderAt.Store(0)
 			h.armedAt.Store(time.Now().UnixNano())
 		}
 		h.rep.waitApplied(ctx, m.WaitOffset, time.Duration(min(m.WaitMs, maxStatusWaitMs))*time.Millisecond)
@@ -576,9 +585,9 @@ func (d *data) claimLeadership(h *hosted) {
 // noteLeader records when a transfer target learns it leads (see
 // hosted.leaderAt).
 func (d *data) noteLeader(info replication.LeaderInfo) {
-	d.mu.Lock()
+	d.mu.RLock()
 	h := d.parts[info.ShardID]
-	d.mu.Unlock()
+	d.mu.RUnlock()
 	if h != nil && info.LeaderID == h.myID && h.armedAt.Load() != 0 {
 		h.leaderAt.Store(time.Now().UnixNano())
 	}
