@@ -42,6 +42,10 @@ type Options struct {
 	ZkRootPath string
 	// Timeout applies to calls whose context has no deadline (default 10 s).
 	Timeout time.Duration
+	// OnRetry, if set, is called for every failed attempt the client
+	// retries (the endpoint tried and its error), for logging and metrics.
+	// It runs on the writing goroutine: keep it quick.
+	OnRetry func(endpoint string, err error)
 }
 
 // Client is safe for concurrent use.
@@ -425,6 +429,9 @@ func (c *Client) callLeader(ctx context.Context, tm *coord.TableMeta, pid uint32
 			return mapErr(err)
 		}
 		c.Retries.Add(1)
+		if c.opts.OnRetry != nil {
+			c.opts.OnRetry(ep, err)
+		}
 		if h != "" && h != ep && h != hint {
 			// The replica named the new leader: go there at once.
 			hint = h

@@ -61,7 +61,11 @@ func TestCallLeaderAsksOtherReplicasWhenTheCachedLeaderIsGone(t *testing.T) {
 
 	tm := &coord.TableMeta{TID: 7, Table: schema.Table{DB: "db", Name: "t", PartitionNum: 1},
 		Partitions: []coord.PartitionMeta{{PID: 0, Replicas: []coord.ReplicaMeta{{Endpoint: followerEP}, {Endpoint: leaderEP}}}}}
+	var retried []string // endpoint: error, as OnRetry saw them
 	c := &Client{
+		opts: Options{OnRetry: func(ep string, err error) {
+			retried = append(retried, ep+": "+err.Error())
+		}},
 		http:    &http.Client{},
 		tables:  map[string]*coord.TableMeta{"db.t": tm},
 		leaders: map[uint64]map[string]coord.ReplicaStatus{shardOf(7, 0): {goneEP: {Endpoint: goneEP, IsLeader: true, Term: 9}}},
@@ -81,5 +85,12 @@ func TestCallLeaderAsksOtherReplicasWhenTheCachedLeaderIsGone(t *testing.T) {
 	}
 	if n := gone.calls.Load(); n > 2 {
 		t.Fatalf("the stale leader was asked %d times; the client should have gone to the other replicas", n)
+	}
+	// Every failed attempt reached OnRetry, with the tablet it went to.
+	if int64(len(retried)) != c.Retries.Load() || len(retried) == 0 {
+		t.Fatalf("OnRetry saw %d attempts (%q), Retries counted %d; want the same, at least 1 (the gone leader)", len(retried), retried, c.Retries.Load())
+	}
+	if !strings.HasPrefix(retried[0], goneEP+": ") || !strings.Contains(retried[0], "not on this tablet") {
+		t.Errorf("first retry %q: want the gone leader %s and its error", retried[0], goneEP)
 	}
 }

@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -22,7 +23,14 @@ func connectSDK(t testing.TB, c *cluster.Cluster) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cli, err := client.Connect(ctx, client.Options{ZkCluster: strings.Split(c.ZkCluster, ","), ZkRootPath: c.RootPath})
+	opts := client.Options{ZkCluster: strings.Split(c.ZkCluster, ","), ZkRootPath: c.RootPath}
+	if os.Getenv("GAP_DEBUG") != "" {
+		// Diagnosis: every retried attempt, to read beside the GAP lines.
+		opts.OnRetry = func(ep string, err error) {
+			fmt.Printf("RETRY %s %s: %v\n", time.Now().Format("15:04:05.000"), ep, err)
+		}
+	}
+	cli, err := client.Connect(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	openmldbv1 "github.com/openmldb-go/openmldb/api/gen/openmldb/v1"
 	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/tests/cluster"
+	"golang.org/x/sys/unix"
 )
 
 const oldVersion, newVersion = "1.0.0", "1.1.0"
@@ -172,6 +173,29 @@ func startGapWriters(t testing.TB, cli *client.Client, db string, tables []strin
 				prev = now
 			}
 		}()
+		// And whether the disk the tablets' Raft logs are on stalls: a
+		// small write and fdatasync every 5 ms, reported when slow.
+		if f, err := os.CreateTemp(t.TempDir(), "disk-probe"); err == nil {
+			g.wg.Add(1)
+			go func() {
+				defer g.wg.Done()
+				defer f.Close()
+				buf := make([]byte, 512)
+				for {
+					select {
+					case <-g.stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					start := time.Now()
+					_, _ = f.WriteAt(buf, 0)
+					_ = unix.Fdatasync(int(f.Fd()))
+					if d := time.Since(start); d > 15*time.Millisecond {
+						fmt.Printf("DISK-STALL %s from %s\n", d.Round(time.Millisecond), start.Format("15:04:05.000"))
+					}
+				}
+			}()
+		}
 	}
 	g.wg.Add(1)
 	go func() {
@@ -291,8 +315,13 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 		// For comparison: node directories on the shared disk too.
 		nodes = filepath.Join(data, "nodes")
 	}
-	c, err := cluster.Layout(nodes, oldRel, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2, DataDir: data, ExtraFlags: map[string][]string{
-		"nameserver": {fmt.Sprintf("--auto_failover=%v", autoFailover)}}})
+	extra := map[string][]string{"nameserver": {fmt.Sprintf("--auto_failover=%v", autoFailover)}}
+	if os.Getenv("GAP_DEBUG") != "" {
+		// Diagnosis: the tablets log each write slower than half the
+		// gap threshold, with where its time went.
+		extra["tablet"] = []string{"--slow_write_threshold=" + (gapDebugThreshold / 2).String()}
+	}
+	c, err := cluster.Layout(nodes, oldRel, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2, DataDir: data, ExtraFlags: extra})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,6 +336,9 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	}
 	cli := connectSDK(t, c)
 	g, rw := startUpgradeWorkload(t, c, cli)
+	if os.Getenv("GAP_DEBUG") != "" {
+		go watchWriteBursts(c, g.stop)
+	}
 	// The same writers on the same cluster with nothing happening: what
 	// the machine's own load costs, to read the upgrade's figures against.
 	g.measure.Store(true)
@@ -551,4 +583,88 @@ func TestRollingUpgradeAutoFailoverOn(t *testing.T) {
 
 func TestRollingUpgradeAllowSingleReplica(t *testing.T) {
 	rollingUpgrade(t, false, true, 1)
+}
+
+// watchWriteBursts is a diagnosis (GAP_DEBUG): every 10 ms it reads what
+// each node process has written to storage (/proc/<pid>/io write_bytes)
+// and what each disk has written (/proc/diskstats), and prints each 100 ms
+// window in which a process wrote more than 512 KiB (WRITE-BURST) or a
+// disk more than 2 MiB (DISK-WRITES, with the kernel's dirty and writeback
+// bytes), to read beside the GAP and DISK-STALL lines.
+func watchWriteBursts(c *cluster.Cluster, stop <-chan struct{}) {
+	type sample struct {
+		at    time.Time
+		bytes int64
+	}
+	hist := map[int][]sample{}
+	var nodes []*cluster.Node
+	for _, group := range [][]*cluster.Node{c.Coords, c.Nameservers, c.Tablets, c.APIServers} {
+		nodes = append(nodes, group...)
+	}
+	reported := map[int]time.Time{}
+	disks, diskReported := map[string][]sample{}, map[string]time.Time{}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		now := time.Now()
+		if b, err := os.ReadFile("/proc/diskstats"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 12 || strings.HasPrefix(f[2], "loop") || strings.HasPrefix(f[2], "ram") {
+					continue
+				}
+				var sectors int64
+				fmt.Sscan(f[9], &sectors)
+				dev := f[2]
+				h := append(disks[dev], sample{now, sectors * 512})
+				for len(h) > 1 && now.Sub(h[0].at) > 100*time.Millisecond {
+					h = h[1:]
+				}
+				disks[dev] = h
+				if d := h[len(h)-1].bytes - h[0].bytes; d > 2<<20 && now.Sub(diskReported[dev]) > 100*time.Millisecond {
+					diskReported[dev] = now
+					dirty := ""
+					if mi, err := os.ReadFile("/proc/meminfo"); err == nil {
+						for _, l := range strings.Split(string(mi), "\n") {
+							if strings.HasPrefix(l, "Dirty:") || strings.HasPrefix(l, "Writeback:") {
+								dirty += " " + strings.Join(strings.Fields(l), " ")
+							}
+						}
+					}
+					fmt.Printf("DISK-WRITES %s %.1fMB in %s to %s (in flight %s)%s\n", dev, float64(d)/(1<<20), now.Sub(h[0].at).Round(time.Millisecond), now.Format("15:04:05.000"), f[11], dirty)
+				}
+			}
+		}
+		for _, n := range nodes {
+			pid, err := n.Pid()
+			if err != nil {
+				continue
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+			if err != nil {
+				continue
+			}
+			var wb int64 = -1
+			for _, line := range strings.Split(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+					fmt.Sscan(v, &wb)
+				}
+			}
+			if wb < 0 {
+				continue
+			}
+			h := append(hist[pid], sample{now, wb})
+			for len(h) > 1 && now.Sub(h[0].at) > 100*time.Millisecond {
+				h = h[1:]
+			}
+			hist[pid] = h
+			if d := wb - h[0].bytes; d > 512<<10 && now.Sub(reported[pid]) > 100*time.Millisecond {
+				reported[pid] = now
+				fmt.Printf("WRITE-BURST %s %.1fMB in %s to %s\n", n.Name, float64(d)/(1<<20), now.Sub(h[0].at).Round(time.Millisecond), now.Format("15:04:05.000"))
+			}
+		}
+	}
 }

@@ -107,6 +107,9 @@ type Config struct {
 	// SnapshotSyncBytes: sync the Raft data's file system every this many
 	// bytes of snapshot written (0: only at each file's end).
 	SnapshotSyncBytes int64
+	// SlowWriteThreshold: a write that spent longer than this in the
+	// tablet is logged with where the time went (0: never).
+	SlowWriteThreshold time.Duration
 
 	// ops
 	OpenmldbBinPath    string
@@ -162,6 +165,7 @@ func newFlagSet(c *Config) (*flag.FlagSet, *rawFlags) {
 	fs.StringVar(&c.Database, "database", "", "clients: current database (ns_client: as after `use <db>`)")
 	fs.DurationVar(&c.GCInterval, "gc_interval", 60*time.Second, "tablet: how often expired rows are removed")
 	fs.Int64Var(&c.StreamBandwidthLimit, "stream_bandwidth_limit", DefaultStreamBandwidthLimit, "tablet: bytes per second each outgoing snapshot copy (a new or temporary replica) is paced to; 0: unpaced")
+	fs.DurationVar(&c.SlowWriteThreshold, "slow_write_threshold", time.Second, "tablet: log every write that spent longer than this in the tablet, with the time it waited for its turn, in Raft and in all; 0: never")
 	fs.Int64Var(&c.SnapshotSyncBytes, "snapshot_sync_bytes", DefaultSnapshotSyncBytes, "tablet: while a snapshot is written or received, sync the file system holding db_root_path every this many bytes, so that the final sync does not hold every Raft log commit on it; 0: sync each snapshot file only at its end")
 	fs.StringVar(&c.OpenmldbBinPath, "openmldb_bin_path", "./bin/openmldb", "ops: the openmldb binary (kept for OpenMLDB compatibility)")
 	fs.StringVar(&r.endpoints, "endpoints", "", "ops: comma list of tablet endpoints the command works on")
@@ -273,6 +277,9 @@ func (c *Config) validate(raw *rawFlags) error {
 		}
 		if c.StreamBandwidthLimit < 0 {
 			return fmt.Errorf("--stream_bandwidth_limit must be 0 (unpaced) or a positive number of bytes per second, got %d", c.StreamBandwidthLimit)
+		}
+		if c.SlowWriteThreshold < 0 {
+			return fmt.Errorf("--slow_write_threshold must be 0 (off) or a positive duration such as 200ms, got %s", c.SlowWriteThreshold)
 		}
 		if c.SnapshotSyncBytes < 0 {
 			return fmt.Errorf("--snapshot_sync_bytes must be 0 (sync at each file's end only) or a positive number of bytes, got %d", c.SnapshotSyncBytes)

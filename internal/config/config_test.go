@@ -94,6 +94,8 @@ func TestUsageErrors(t *testing.T) {
 		"bad bandwidth":          {[]string{"--role=tablet", "--stream_bandwidth_limit=32MB"}, "stream_bandwidth_limit"},
 		"negative snapshot sync": {[]string{"--role=tablet", "--snapshot_sync_bytes=-1"}, "snapshot_sync_bytes"},
 		"bad snapshot sync":      {[]string{"--role=tablet", "--snapshot_sync_bytes=1MiB"}, "snapshot_sync_bytes"},
+		"negative slow write":    {[]string{"--role=tablet", "--slow_write_threshold=-1s"}, "slow_write_threshold"},
+		"bad slow write":         {[]string{"--role=tablet", "--slow_write_threshold=200"}, "slow_write_threshold"},
 		"mon no command":         {[]string{"--role=mon"}, "needs the command"},
 		"dup member":             {[]string{"--role=coord", "--initial_cluster=a=127.0.0.1:1,a=127.0.0.1:2"}, "appears twice"},
 		"bad level":              {[]string{"--role=tablet", "--log_level=loud"}, "--log_level"},

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,9 @@ type HTTPServer struct {
 	ln  net.Listener
 	srv *http.Server
 	log *slog.Logger
+	// stopWatch ends watchStalls (nil if it is not running).
+	stopWatch chan struct{}
+	watchOnce sync.Once
 }
 
 // Listen binds the endpoint now, so that a taken port fails start-up at
@@ -67,7 +71,45 @@ func Listen(endpoint string, reg *prometheus.Registry, log *slog.Logger) (*HTTPS
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return &HTTPServer{Mux: mux, ln: ln, srv: srv, log: log}, nil
+	hs := &HTTPServer{Mux: mux, ln: ln, srv: srv, log: log}
+	if v := os.Getenv("OPENMLDB_STALL_LOG"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			log.Warn("OPENMLDB_STALL_LOG ignored: want a positive duration such as 30ms", "value", v)
+		} else {
+			hs.stopWatch = make(chan struct{})
+			go watchStalls(d, log, hs.stopWatch)
+		}
+	}
+	return hs, nil
+}
+
+// watchStalls is a diagnostic (OPENMLDB_STALL_LOG=30ms): a goroutine that
+// wakes every 5 ms logs each wake-up later than limit. Such a stall holds
+// every goroutine of the process (CPU starvation, a GC pause, the process
+// stopped), so it tells a latency spike that is the process's from one
+// that is a lock's, a peer's or the disk's.
+func watchStalls(limit time.Duration, log *slog.Logger, stop <-chan struct{}) {
+	t := time.NewTicker(stallStep)
+	defer t.Stop()
+	reportStalls(limit, time.Now(), t.C, log, stop)
+}
+
+const stallStep = 5 * time.Millisecond
+
+// reportStalls logs each tick that came more than limit after it was due.
+func reportStalls(limit time.Duration, start time.Time, ticks <-chan time.Time, log *slog.Logger, stop <-chan struct{}) {
+	prev := start
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-ticks:
+			if late := now.Sub(prev) - stallStep; late > limit {
+				log.Warn("process stalled", "late", late.Round(time.Millisecond), "from", prev.Format("15:04:05.000"))
+			}
+			prev = now
+		}
+	}
 }
 
 // Addr is the bound address.
@@ -83,6 +125,9 @@ func (s *HTTPServer) Serve() error {
 
 // Shutdown stops accepting and waits for in-flight requests, bounded by ctx.
 func (s *HTTPServer) Shutdown(ctx context.Context) error {
+	if s.stopWatch != nil {
+		s.watchOnce.Do(func() { close(s.stopWatch) })
+	}
 	return s.srv.Shutdown(ctx)
 }
 

@@ -29,6 +29,10 @@ type putResult struct {
 	index   uint64
 	applied uint64
 	err     error
+	// For the slow-write log: when the write's batch was proposed (zero
+	// if it never was) and how many rows the batch carried.
+	proposedAt time.Time
+	batchRows  int
 }
 
 // proposer commits a command through a partition's Raft group
@@ -167,11 +171,12 @@ func (b *batcher) proposeBatch(batch []*putWork) bool {
 		cmd.ids = append(cmd.ids, w.ids...)
 		cmd.rows = append(cmd.rows, w.rows...)
 	}
+	proposedAt := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), proposeTimout)
 	applied, _, err := b.host.Propose(ctx, b.shardID, encodePut(cmd))
 	cancel()
 	for _, w := range batch {
-		w.done <- putResult{applied: applied, err: err}
+		w.done <- putResult{applied: applied, err: err, proposedAt: proposedAt, batchRows: len(cmd.rows)}
 	}
 	return true
 }

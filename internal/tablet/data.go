@@ -176,6 +176,7 @@ const maxStatusWaitMs = 5000
 // Put validates the rows and commits them through the partition's group.
 func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutRequest]) (*connect.Response[openmldbv1.PutResponse], error) {
 	m := req.Msg
+	received := time.Now()
 	h, err := d.get(m.Tid, m.Pid)
 	if err != nil {
 		return nil, err
@@ -199,7 +200,9 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 	for _, id := range m.Ids {
 		w.ids = append(w.ids, requestID{id.GetClient(), id.GetSeq()})
 	}
+	queued := time.Now()
 	res := h.batch.submit(w)
+	d.logSlowWrite(h, w, res, received, queued)
 	var moving *errMoving
 	if errors.As(res.err, &moving) {
 		return nil, leaderHint(fmt.Errorf("tid %d pid %d: %w", h.rep.tid, h.rep.pid, res.err), moving.endpoint)
@@ -232,6 +235,34 @@ func (d *data) Put(ctx context.Context, req *connect.Request[openmldbv1.PutReque
 		}
 	}
 	return connect.NewResponse(&openmldbv1.PutResponse{Applied: uint32(res.applied)}), nil
+}
+
+// logSlowWrite logs a write that spent longer than --slow_write_threshold
+// in this tablet, split into where it went: before the queue (validation,
+// waiting for an election this replica was handed), in the queue (the
+// batch before it, a paused committer), and in Raft (log append, the
+// followers' acknowledgements, apply).
+func (d *data) logSlowWrite(h *hosted, w *putWork, res putResult, received, queued time.Time) {
+	limit := d.s.cfg.SlowWriteThreshold
+	if limit <= 0 {
+		return
+	}
+	now := time.Now()
+	total := now.Sub(received)
+	if total < limit {
+		return
+	}
+	ms := func(d time.Duration) string { return d.Round(100 * time.Microsecond).String() }
+	attrs := []any{"tid", h.rep.tid, "pid", h.rep.pid, "rows", len(w.rows), "total", ms(total), "before_queue", ms(queued.Sub(received))}
+	if res.proposedAt.IsZero() {
+		attrs = append(attrs, "in_queue", ms(now.Sub(queued)), "raft", "-")
+	} else {
+		attrs = append(attrs, "in_queue", ms(res.proposedAt.Sub(queued)), "raft", ms(now.Sub(res.proposedAt)), "batch_rows", res.batchRows)
+	}
+	if res.err != nil {
+		attrs = append(attrs, "err", res.err)
+	}
+	d.s.log.Warn("slow write", attrs...)
 }
 
 // awaitLeadership is checkLeader for writes, except on a replica that is

@@ -118,15 +118,22 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	case runErr = <-serveErr:
 		runErr = fmt.Errorf("http server: %w", runErr)
 	}
+	// Each step's time goes into the last log line: a stop that takes
+	// seconds (bin/start.sh waits for it) should say where they went.
+	stopping := time.Now()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)
+	httpDone := time.Now()
 	s.data.closeDeployments()
 	cancelReg()
 	workers.Wait()
+	workersDone := time.Now()
 	host.Close()
 	<-regDone
-	log.Info("tablet stopped")
+	round := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	log.Info("tablet stopped", "http", round(httpDone.Sub(stopping)), "workers", round(workersDone.Sub(httpDone)),
+		"raft", round(time.Since(workersDone)))
 	return runErr
 }
 
