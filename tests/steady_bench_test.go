@@ -27,7 +27,9 @@ import (
 //
 // BENCH_RELEASE=<release dir> runs it against another build;
 // STEADY_PROFILE=<dir> saves a CPU profile of each tablet and of the test
-// process (the writers) over the window into dir.
+// process (the writers) over the window into dir; STEADY_WINDOW=60s
+// measures longer than 15 s (long enough to include the Raft log store's
+// memtable flushes, for instance).
 func BenchmarkSteadyWrites(b *testing.B) {
 	c, cli := startBenchCluster(b, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2})
 	g, rw := startUpgradeWorkload(b, c, cli)
@@ -37,7 +39,14 @@ func BenchmarkSteadyWrites(b *testing.B) {
 		g.wg.Wait()
 		rw.ws.wg.Wait()
 	}()
-	const window = 15 * time.Second
+	window := 15 * time.Second
+	if v := os.Getenv("STEADY_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			b.Fatalf("STEADY_WINDOW=%q: want a positive duration such as 60s", v)
+		}
+		window = d
+	}
 	before, cpu := g.count(), takeCPU(c)
 	g.measure.Store(true)
 	profiled := profileWindow(b, c, window)

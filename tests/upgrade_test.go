@@ -588,8 +588,8 @@ func TestRollingUpgradeAllowSingleReplica(t *testing.T) {
 // watchWriteBursts is a diagnosis (GAP_DEBUG): every 10 ms it reads what
 // each node process has written to storage (/proc/<pid>/io write_bytes)
 // and what each disk has written (/proc/diskstats), and prints each 100 ms
-// window in which a process wrote more than 512 KiB (WRITE-BURST) or a
-// disk more than 2 MiB (DISK-WRITES, with the kernel's dirty and writeback
+// window in which a process wrote more than 2 MiB (WRITE-BURST) or a
+// disk more than 4 MiB (DISK-WRITES, with the kernel's dirty and writeback
 // bytes), to read beside the GAP and DISK-STALL lines.
 func watchWriteBursts(c *cluster.Cluster, stop <-chan struct{}) {
 	type sample struct {
@@ -624,7 +624,7 @@ func watchWriteBursts(c *cluster.Cluster, stop <-chan struct{}) {
 					h = h[1:]
 				}
 				disks[dev] = h
-				if d := h[len(h)-1].bytes - h[0].bytes; d > 2<<20 && now.Sub(diskReported[dev]) > 100*time.Millisecond {
+				if d := h[len(h)-1].bytes - h[0].bytes; d > 4<<20 && now.Sub(diskReported[dev]) > 100*time.Millisecond {
 					diskReported[dev] = now
 					dirty := ""
 					if mi, err := os.ReadFile("/proc/meminfo"); err == nil {
@@ -661,7 +661,7 @@ func watchWriteBursts(c *cluster.Cluster, stop <-chan struct{}) {
 				h = h[1:]
 			}
 			hist[pid] = h
-			if d := wb - h[0].bytes; d > 512<<10 && now.Sub(reported[pid]) > 100*time.Millisecond {
+			if d := wb - h[0].bytes; d > 2<<20 && now.Sub(reported[pid]) > 100*time.Millisecond {
 				reported[pid] = now
 				fmt.Printf("WRITE-BURST %s %.1fMB in %s to %s\n", n.Name, float64(d)/(1<<20), now.Sub(h[0].at).Round(time.Millisecond), now.Format("15:04:05.000"))
 			}
