@@ -30,6 +30,11 @@ trap 'rm -rf "$work"' EXIT
 echo "bench/run.sh: building a release of $commit"
 bash release/package.sh "$work/release" "bench-$commit" >/dev/null
 (cd bench/suite && go build -o "$work/suite" .)
+# Write the fresh builds and the go build cache back now: left to the
+# kernel they land on the disk ~30 s later, all at once, in the middle of
+# a measurement, and every Raft-log fsync on the same disk waits behind
+# them.
+sync
 
 if $quick; then
   out="$work/quick"

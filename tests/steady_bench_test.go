@@ -33,6 +33,9 @@ import (
 func BenchmarkSteadyWrites(b *testing.B) {
 	c, cli := startBenchCluster(b, cluster.Options{Nameservers: 2, Tablets: 3, APIServers: 2})
 	g, rw := startUpgradeWorkload(b, c, cli)
+	if err := cluster.SyncFS(c.Dir); err != nil {
+		b.Fatal(err)
+	}
 	defer func() {
 		close(g.stop)
 		close(rw.ws.stop)

@@ -336,6 +336,9 @@ func rollingUpgrade(t *testing.T, autoFailover, allowSingle bool, upgradeTablets
 	}
 	cli := connectSDK(t, c)
 	g, rw := startUpgradeWorkload(t, c, cli)
+	if err := cluster.SyncFS(nodes, data); err != nil {
+		t.Fatal(err)
+	}
 	if os.Getenv("GAP_DEBUG") != "" {
 		go watchWriteBursts(c, g.stop)
 	}
