@@ -169,6 +169,40 @@ type DeploymentRunner struct {
 
 	mu    sync.Mutex
 	cache map[string]*cachedDeployment
+	// refreshedAt: the last time a failed compile re-read the metadata
+	// (at most once a second: a deployment that really no longer compiles
+	// must not reload every table on every request).
+	refreshedAt time.Time
+}
+
+// compile compiles a deployment's query. The record was read from etcd
+// just now, but the tables come from a watch that may be behind it: a
+// deployment created a moment ago with CREATE_INDEX needs the index it
+// added. So a failed compile is tried again on re-read metadata before the
+// deployment is called broken.
+func (r *DeploymentRunner) compile(ctx context.Context, db string, sel *Select) (*FeatureQuery, error) {
+	q, err := CompileFeature(r.Src, db, sel)
+	if err != nil && r.refresh(ctx) {
+		q, err = CompileFeature(r.Src, db, sel)
+	}
+	return q, err
+}
+
+// refresh re-reads the source's table definitions if it can and has not
+// done so in the last second; it reports whether it did.
+func (r *DeploymentRunner) refresh(ctx context.Context) bool {
+	m, ok := r.Src.(MetadataRefresher)
+	if !ok {
+		return false
+	}
+	r.mu.Lock()
+	if time.Since(r.refreshedAt) < time.Second {
+		r.mu.Unlock()
+		return false
+	}
+	r.refreshedAt = time.Now()
+	r.mu.Unlock()
+	return m.Refresh(ctx) == nil
 }
 
 type cachedDeployment struct {
@@ -198,7 +232,7 @@ func (r *DeploymentRunner) Deployment(ctx context.Context, db, name string) (coo
 		if err != nil {
 			return rec, nil, err
 		}
-		if q, err = CompileFeature(r.Src, db, st.(*Select)); err != nil {
+		if q, err = r.compile(ctx, db, st.(*Select)); err != nil {
 			return rec, nil, fmt.Errorf("deployment %s no longer compiles: %w", name, err)
 		}
 	}

@@ -31,6 +31,15 @@ type SDKSource struct{ SDK *client.Client }
 // Table returns a table's definition from the SDK's metadata.
 func (s SDKSource) Table(db, name string) (schema.Table, error) { return s.SDK.Table(db, name) }
 
+// Refresh re-reads the SDK's table definitions from etcd.
+func (s SDKSource) Refresh(ctx context.Context) error { return s.SDK.Refresh(ctx) }
+
+// MetadataRefresher is a RowSource whose table definitions, normally kept
+// by a watch, can be re-read from etcd at once.
+type MetadataRefresher interface {
+	Refresh(ctx context.Context) error
+}
+
 // ScanIndex reads one key of an index through the SDK.
 func (s SDKSource) ScanIndex(ctx context.Context, db, table, index, key string, from, to int64, limit int) ([]client.Row, error) {
 	return s.SDK.Scan(ctx, db, table, key, client.ScanOptions{Index: index, From: from, To: to, Limit: limit})

@@ -63,6 +63,9 @@ type localSource struct {
 
 func (s localSource) Table(db, name string) (schema.Table, error) { return s.sdk.Table(db, name) }
 
+// Refresh re-reads the SDK's table definitions from etcd (sql.MetadataRefresher).
+func (s localSource) Refresh(ctx context.Context) error { return s.sdk.Refresh(ctx) }
+
 // leading returns this tablet's replica of the partition holding key when
 // the key is of the first index (rows are placed by it) and this tablet
 // leads that partition; otherwise the read goes through the SDK.
