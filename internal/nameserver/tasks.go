@@ -319,24 +319,41 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 		target = "auto"
 	}
 	if target == "auto" {
-		best, bestApplied := "", uint64(0)
-		for _, r := range pm.Replicas {
-			if r.Endpoint == leader || r.NonVoting || r.Offline || r.Endpoint == op.Src && task == taskChangeLeaderAway {
-				continue
-			}
-			m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID)
-			if err != nil {
-				continue
-			}
-			if best == "" || m.Applied > bestApplied {
-				best, bestApplied = r.Endpoint, m.Applied
-			}
+		eligible := func(r coord.ReplicaMeta) bool {
+			return r.Endpoint != leader && !r.NonVoting && !r.Offline && !(r.Endpoint == op.Src && task == taskChangeLeaderAway)
 		}
-		if best == "" {
-			return false, 0, fmt.Errorf("no caught-up follower of %s pid %d can take the leadership", op.Table, op.PID)
+		// A target chosen on an earlier poll stays chosen: the transfer
+		// asked of it may be completing while the leader is still
+		// reported as the old one.
+		if r, ok := replicaOn(pm, op.Endpoint); ok && eligible(r) {
+			target = op.Endpoint
+		} else {
+			best, bestApplied, candidates := "", uint64(0), 0
+			for _, r := range pm.Replicas {
+				if !eligible(r) {
+					continue
+				}
+				candidates++
+				// Membership is a linearizable read of the group: it fails
+				// while the group elects a leader, which is no reason to
+				// give up on the op. Ask again on the next poll.
+				m, err := s.membership(ctx, r.Endpoint, op.TID, op.PID)
+				if err != nil {
+					continue
+				}
+				if best == "" || m.Applied > bestApplied {
+					best, bestApplied = r.Endpoint, m.Applied
+				}
+			}
+			if candidates == 0 {
+				return false, 0, fmt.Errorf("no alive voting replica of %s pid %d other than %s can take the leadership", op.Table, op.PID, leader)
+			}
+			if best == "" {
+				return false, 0, nil
+			}
+			target = best
+			op.Endpoint = best // remember the choice across polls and leaders
 		}
-		target = best
-		op.Endpoint = best // remember the choice across polls and leaders
 	}
 	if leader == target {
 		lastTransfer.Delete(op.ID)
