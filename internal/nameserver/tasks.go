@@ -314,6 +314,7 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 	target := op.Endpoint
 	if task == taskChangeLeaderAway {
 		if leader != op.Src {
+			lastTransfer.Delete(op.ID)
 			return true, 0, nil // source does not lead: nothing to move
 		}
 		target = "auto"
