@@ -10,6 +10,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/openmldb-go/openmldb/internal/coord"
 )
 
 // Op statuses, as OpenMLDB names them.
@@ -106,6 +108,8 @@ type opEngine struct {
 	// once, 827-916 ms with one; docs/operations/upgrade.md).
 	copyConcurrency int
 	wake            chan struct{}
+	// runTask advances one task (Server.runTask; replaced in tests).
+	runTask func(ctx context.Context, op *Op, task string) (done bool, skipTo int, err error)
 }
 
 func newOpEngine(s *Server, concurrency, copyConcurrency int) *opEngine {
@@ -116,7 +120,7 @@ func newOpEngine(s *Server, concurrency, copyConcurrency int) *opEngine {
 		copyConcurrency = 1
 	}
 	return &opEngine{s: s, ops: map[uint64]*Op{}, running: map[uint64]bool{}, concurrency: concurrency,
-		copyConcurrency: copyConcurrency, wake: make(chan struct{}, 1)}
+		copyConcurrency: copyConcurrency, wake: make(chan struct{}, 1), runTask: s.runTask}
 }
 
 func (e *opEngine) poke() {
@@ -234,6 +238,7 @@ func (e *opEngine) execute(ctx context.Context, op *Op) {
 			return
 		}
 	}
+	var storeWarned time.Time
 	for op.Cur < len(op.Tasks) {
 		if e.cancelRequested(op.ID) {
 			op.Status, op.Ended, op.Reason = OpCanceled, time.Now().UTC(), "canceled by request"
@@ -243,9 +248,20 @@ func (e *opEngine) execute(ctx context.Context, op *Op) {
 		}
 		task := op.Tasks[op.Cur]
 		op.pollSoon = false
-		done, skipTo, err := e.s.runTask(ctx, op, task)
+		done, skipTo, err := e.runTask(ctx, op, task)
 		if ctx.Err() != nil {
 			return // leadership lost: the next leader resumes from the saved state
+		}
+		if coord.Transient(err) {
+			// etcd electing a leader or shedding load says nothing about
+			// the op: a coord member's restart must not fail the ops under
+			// way. Poll again; if etcd stays away, this nameserver loses
+			// its leadership and the next leader resumes the op.
+			if time.Since(storeWarned) > 5*time.Second {
+				storeWarned = time.Now()
+				log.Warn("coordination store unavailable, retrying the task", "task", task, "err", err)
+			}
+			err, done = nil, false
 		}
 		if err != nil {
 			op.Status, op.Ended, op.Reason = OpFailed, time.Now().UTC(), fmt.Sprintf("%s: %v", task, err)

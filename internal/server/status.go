@@ -18,7 +18,7 @@ type Status struct {
 	State     string    `json:"state"`
 	StartTime time.Time `json:"start_time"`
 	Pid       int       `json:"pid"`
-	// IsLeader is set by nameservers only.
+	// IsLeader is set by nameservers and coord members.
 	IsLeader *bool `json:"is_leader,omitempty"`
 	// Leader is the current nameserver leader's endpoint, when known.
 	Leader string `json:"leader,omitempty"`
