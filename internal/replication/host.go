@@ -125,7 +125,7 @@ func NewHost(cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, flush: newDiskFlusher(cfg.Dir, cfg.SnapshotSyncBytes)}
 	nhc := dbconfig.NodeHostConfig{
 		NodeHostDir:       filepath.Join(cfg.Dir, "nodehost"),
-		WALDir:            filepath.Join(cfg.Dir, "wal"),
+		WALDir:            LogStoreDir(cfg.Dir),
 		RTTMillisecond:    cfg.RTTMillisecond,
 		RaftAddress:       cfg.RaftAddress,
 		RaftEventListener: h,
@@ -281,6 +281,19 @@ func (h *Host) StartReplica(shardID, replicaID uint64, members map[uint64]string
 		return nil
 	}
 	return err
+}
+
+// LogStoreDir is where a host whose Raft directory is dir keeps the Raft
+// log and the votes of all its replicas.
+func LogStoreDir(dir string) string { return filepath.Join(dir, "wal") }
+
+// Forgot reports whether this host ran its replica of a group before (its
+// kind marker says so) but holds no Raft state for it now: the replica
+// forgot its log and votes and must not rejoin under its id. Only
+// concurrent replicas carry the marker; replicas made by older builds
+// are not recognised this way.
+func (h *Host) Forgot(shardID, replicaID uint64) bool {
+	return h.madeConcurrent(shardID, replicaID) && !h.nh.HasNodeInfo(shardID, replicaID)
 }
 
 // kindMarker is the file that says this host's replica of a group was

@@ -66,19 +66,28 @@ type data struct {
 	// leader changes to report
 	leaderCh chan struct{}
 	deploy   deployState
-	// emptyAtStart: the Raft directory did not exist when the tablet
-	// started. Replicas the metadata already placed here then had their
-	// data on a disk that is gone (replaced, wiped): forgotten, see lost.
-	emptyAtStart bool
-	// lost holds those replicas (shard -> replica id), found at the first
-	// reconcile. None is started under its old identity: a Raft voter that
-	// forgot its log and votes must not rejoin as itself (the group's
-	// leader panics it on the first heartbeat, and it could help elect a
-	// leader that lacks acknowledged writes). kRecoverTableOP (recoverdata)
+	// forgotAtStart says why every replica the metadata already placed
+	// here at the first look lost its Raft state, or is empty: the Raft
+	// directory did not exist when the tablet started (a replaced or
+	// wiped disk), or its log store did (the log and the votes of every
+	// replica). Replicas in either case are forgotten, see lost.
+	forgotAtStart string
+	// lost holds those replicas (shard -> replica id and why), found at
+	// the first reconcile, with any single replica whose Raft state is
+	// missing from a log store that survived (replication.Host.Forgot).
+	// None is started under its old identity: a Raft voter that forgot
+	// its log and votes must not rejoin as itself (the group's leader
+	// panics it on the first heartbeat, and it could help elect a leader
+	// that lacks acknowledged writes). kRecoverTableOP (recoverdata)
 	// replaces each with a new replica copied from the leader.
-	lost       map[uint64]uint64
+	lost       map[uint64]lostReplica
 	warned     map[uint64]bool
 	reconciled bool
+}
+
+type lostReplica struct {
+	replicaID uint64
+	why       string
 }
 
 // hostedReplicas copies the list of replicas, so callers iterate without the lock.
@@ -495,10 +504,13 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 	}
 	if !d.reconciled {
 		d.reconciled = true
-		if d.emptyAtStart {
-			d.lost = map[uint64]uint64{}
-			for id, w := range want {
-				d.lost[id] = w.me.ReplicaID
+		d.lost = map[uint64]lostReplica{}
+		for id, w := range want {
+			switch {
+			case d.forgotAtStart != "":
+				d.lost[id] = lostReplica{w.me.ReplicaID, d.forgotAtStart}
+			case d.host.Forgot(id, w.me.ReplicaID):
+				d.lost[id] = lostReplica{w.me.ReplicaID, "this tablet ran this replica before, but its Raft log store no longer holds the replica's state"}
 			}
 		}
 	}
@@ -508,7 +520,7 @@ func (d *data) reconcile(ctx context.Context, metas map[uint32]coord.TableMeta) 
 		if d.parts[id] != nil {
 			continue
 		}
-		if rid, ok := d.lost[id]; ok && rid == w.me.ReplicaID {
+		if l, ok := d.lost[id]; ok && l.replicaID == w.me.ReplicaID {
 			forgotten = append(forgotten, w)
 			continue
 		}
@@ -555,9 +567,10 @@ func (d *data) warnForgotten(w placement) {
 	id := replication.ShardID(w.tm.TID, w.pm.PID)
 	already := d.warned[id]
 	d.warned[id] = true
+	why := d.lost[id].why
 	d.mu.Unlock()
 	if !already {
-		d.s.log.Error("replica not started: the metadata places it here, but this tablet's data directory was empty at start, so its Raft log and votes are gone; run recoverdata (or recovertable) to replace it with a copy from the leader",
+		d.s.log.Error("replica not started: the metadata places it here, but "+why+", so its Raft log and votes are gone; run recoverdata (or recovertable) to replace it with a copy from the leader",
 			"table", w.tm.Table.Name, "tid", w.tm.TID, "pid", w.pm.PID, "replica_id", w.me.ReplicaID, "db_root_path", d.s.cfg.DBRootPath)
 	}
 }

@@ -69,7 +69,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	d := &data{s: s, parts: map[uint64]*hosted{}, leaderCh: make(chan struct{}, 1)}
 	raftDir := filepath.Join(cfg.DBRootPath, "raft")
 	if _, err := os.Stat(raftDir); errors.Is(err, os.ErrNotExist) {
-		d.emptyAtStart = true
+		d.forgotAtStart = "this tablet's data directory was empty at start"
+	} else if _, err := os.Stat(replication.LogStoreDir(raftDir)); errors.Is(err, os.ErrNotExist) {
+		d.forgotAtStart = "this tablet's Raft log store (" + replication.LogStoreDir(raftDir) + ") was missing at start"
 	}
 	host, err := replication.NewHost(replication.Config{
 		Dir: raftDir, RaftAddress: cfg.RaftEndpoint,
