@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"sort"
@@ -170,13 +171,42 @@ func (t *tool) showOpStatus(ctx context.Context) error {
 	return nil
 }
 
-// submit sends one op request and returns its op ids.
+// submitRetry bounds how long submit keeps asking for a nameserver leader
+// that takes the request: a failover completes in ~0.1 s after a SIGTERM
+// and within the session TTL (2 s by default) after a crash.
+const submitRetry = 30 * time.Second
+
+// submit sends one op request and returns its op ids. A nameserver that
+// stopped leading, or stopped, since the tool found it has not taken the
+// request, so the request goes to the leader now; any other error could
+// come after the op was recorded, and is returned rather than risk
+// submitting it twice.
 func (t *tool) submit(ctx context.Context, req *openmldbv1.SubmitOpRequest) ([]uint64, error) {
-	resp, err := t.ns.SubmitOp(ctx, connect.NewRequest(req))
-	if err != nil {
-		return nil, rpcErr(err)
+	deadline := time.Now().Add(submitRetry)
+	for {
+		resp, err := t.ns.SubmitOp(ctx, connect.NewRequest(req))
+		if err == nil {
+			return resp.Msg.OpIds, nil
+		}
+		if !notTaken(err) || time.Now().After(deadline) {
+			return nil, rpcErr(err)
+		}
+		if err := pause(ctx); err != nil {
+			return nil, err
+		}
+		_, _ = t.leader(ctx)
 	}
-	return resp.Msg.OpIds, nil
+}
+
+// notTaken reports errors that prove the nameserver did not act on the
+// request: it says it is not the leader, or it could not be connected to.
+func notTaken(err error) bool {
+	var ce *connect.Error
+	if errors.As(err, &ce) && ce.Meta().Get("x-openmldb-not-leader") != "" {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // waitOps waits until the ops are finished and fails if any did not end kDone.
