@@ -100,13 +100,7 @@ func rollingUpgradeCoords(t *testing.T, coords int) {
 		t.Fatal(err)
 	}
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		t.Fatal(err)
-	}
-	if err := cli.CreateTable(ctx, eventTable("db", "t", 12, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
-		t.Fatal(err)
-	}
+	createTable(t, cli, "db", "t", 12, 3)
 	ws := startWriters(t, cli, "db", []string{"t"}, 0, 4)
 	runTool := func(tb *cluster.Node, args ...string) {
 		t.Helper()
@@ -146,7 +140,7 @@ func rollingUpgradeCoords(t *testing.T, coords int) {
 	}
 	// etcd works with every member upgraded: a DDL commits, and the
 	// members agree on the membership.
-	ctx = cluster.Ctx(t)
+	ctx := cluster.Ctx(t)
 	if err := cli.CreateTable(ctx, eventTable("db", "after", 2, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
 		t.Fatalf("create table after the coord upgrade: %v", err)
 	}
@@ -156,19 +150,9 @@ func rollingUpgradeCoords(t *testing.T, coords int) {
 	if err != nil || len(members.Members) != coords {
 		t.Fatalf("member list after the upgrade: %v, %v", members, err)
 	}
-	rows := waitOpsFinished(t, c, 30*time.Second)
-	for _, r := range rows {
-		if r["status"] != "kDone" {
-			t.Errorf("op %s %s pid %s ended %s at %s", r["op_id"], r["op_type"], r["pid"], r["status"], r["cur_task"])
-		}
-	}
+	rows := requireOpsDone(t, c)
 	b, _ := os.ReadFile(filepath.Join(c.Nameservers[0].Dir, "logs", "nameserver.log"))
 	t.Logf("%d ops, none failed; the op engine polled again through etcd errors %d times", len(rows),
 		strings.Count(string(b), "coordination store unavailable"))
-	ws.stopAndWait()
-	if ws.errs.Load() > 0 {
-		t.Errorf("writers saw %d errors: %v", ws.errs.Load(), ws.lastErr.Load())
-	}
-	verifyAcked(t, cli, "db", ws, 4)
-	verifyReplicasIdentical(t, c, cli, "db")
+	stopAndVerifyWriters(t, c, cli, "db", ws, 4)
 }

@@ -101,6 +101,32 @@ func (ws *writerSet) count() (n int) {
 	return n
 }
 
+// createTable creates database db (if it is new) and an event table in it
+// with the given partition and replica counts.
+func createTable(t *testing.T, cli *client.Client, db, table string, partitions, replicas int) {
+	t.Helper()
+	ctx := cluster.Ctx(t)
+	if err := cli.CreateDatabase(ctx, db, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.CreateTable(ctx, eventTable(db, table, partitions, replicas), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stopAndVerifyWriters stops the writers and checks that none of them saw
+// an error, that every acknowledged row is stored exactly once, and that
+// every replica of each partition is identical.
+func stopAndVerifyWriters(t *testing.T, c *cluster.Cluster, cli *client.Client, db string, ws *writerSet, writers int) {
+	t.Helper()
+	ws.stopAndWait()
+	if ws.errs.Load() > 0 {
+		t.Errorf("writers saw %d errors (last: %v)", ws.errs.Load(), ws.lastErr.Load())
+	}
+	verifyAcked(t, cli, db, ws, writers)
+	verifyReplicasIdentical(t, c, cli, db)
+}
+
 // verifyAcked checks every acknowledged row is stored exactly once.
 func verifyAcked(t *testing.T, cli *client.Client, db string, ws *writerSet, writers int) {
 	t.Helper()

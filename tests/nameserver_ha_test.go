@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openmldb-go/openmldb/client"
 	"github.com/openmldb-go/openmldb/tests/cluster"
 )
 
@@ -126,13 +125,7 @@ func TestNameserverFailover(t *testing.T) {
 func TestOpsToolRidesANameserverFailover(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 2, Tablets: 3})
 	cli := connectSDK(t, c)
-	ctx := cluster.Ctx(t)
-	if err := cli.CreateDatabase(ctx, "db", false); err != nil {
-		t.Fatal(err)
-	}
-	if err := cli.CreateTable(ctx, eventTable("db", "t", 12, 3), client.CreateTableOptions{ReplicaNumSet: true}); err != nil {
-		t.Fatal(err)
-	}
+	createTable(t, cli, "db", "t", 12, 3)
 	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
 	for round, tb := range c.Tablets {
 		ep := "--endpoints=" + tb.Endpoint
@@ -166,16 +159,6 @@ func TestOpsToolRidesANameserverFailover(t *testing.T) {
 			t.Fatalf("post-upgrade %s: %v\n%s", tb.Endpoint, err, out)
 		}
 	}
-	rows := waitOpsFinished(t, c, 30*time.Second)
-	for _, r := range rows {
-		if r["status"] != "kDone" {
-			t.Errorf("op %s %s pid %s ended %s at %s", r["op_id"], r["op_type"], r["pid"], r["status"], r["cur_task"])
-		}
-	}
-	ws.stopAndWait()
-	if ws.errs.Load() > 0 {
-		t.Errorf("writers saw %d errors: %v", ws.errs.Load(), ws.lastErr.Load())
-	}
-	verifyAcked(t, cli, "db", ws, 2)
-	verifyReplicasIdentical(t, c, cli, "db")
+	requireOpsDone(t, c)
+	stopAndVerifyWriters(t, c, cli, "db", ws, 2)
 }

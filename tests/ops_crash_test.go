@@ -438,6 +438,22 @@ func replicaIDsOn(cli *client.Client, db, ep string) map[uint32]uint64 {
 
 // restartWithEmptyDisk stops the tablet, removes its data directory
 // (--db_root_path=./db) as a replaced disk would, and starts it again.
+// expectReplicasReplaced waits until every partition of db that held a
+// replica on ep (oldIDs, pid -> replica id) holds one there again under a
+// new replica id.
+func expectReplicasReplaced(t *testing.T, cli *client.Client, db, ep string, oldIDs map[uint32]uint64, within time.Duration) {
+	t.Helper()
+	cluster.Eventually(t, within, "new replica ids", func() error {
+		now := replicaIDsOn(cli, db, ep)
+		for pid, id := range oldIDs {
+			if now[pid] == 0 || now[pid] == id {
+				return errorf("pid %d on %s: replica id %d (was %d)", pid, ep, now[pid], id)
+			}
+		}
+		return nil
+	})
+}
+
 func restartWithEmptyDisk(t *testing.T, n *cluster.Node) {
 	t.Helper()
 	if err := n.Stop(); err != nil {
@@ -484,8 +500,7 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 	if len(twoOnN) == 0 {
 		t.Fatalf("%s holds no replica of db2.two: the test proves less than it says", n.Endpoint)
 	}
-	idsOn := func() map[uint32]uint64 { return replicaIDsOn(cli, "db", n.Endpoint) }
-	oldIDs := idsOn()
+	oldIDs := replicaIDsOn(cli, "db", n.Endpoint)
 	if len(oldIDs) != 4 {
 		t.Fatalf("%s holds %d of the 4 partitions, want all", n.Endpoint, len(oldIDs))
 	}
@@ -515,21 +530,8 @@ func TestRecoverdataAfterALostDisk(t *testing.T) {
 		t.Fatalf("recoverdata took %s", d.Round(time.Second))
 	}
 	t.Logf("recoverdata after the lost disk (%s):\n%s", time.Since(start).Round(100*time.Millisecond), out)
-	cluster.Eventually(t, 10*time.Second, "new replica ids", func() error {
-		now := idsOn()
-		for pid, id := range oldIDs {
-			if now[pid] == 0 || now[pid] == id {
-				return errorf("pid %d on %s: replica id %d (was %d)", pid, n.Endpoint, now[pid], id)
-			}
-		}
-		return nil
-	})
-	ws.stopAndWait()
-	if ws.errs.Load() > 0 {
-		t.Fatalf("%d writes failed (last: %v)", ws.errs.Load(), ws.lastErr.Load())
-	}
-	verifyAcked(t, cli, "db", ws, 2)
-	verifyReplicasIdentical(t, c, cli, "db")
+	expectReplicasReplaced(t, cli, "db", n.Endpoint, oldIDs, 10*time.Second)
+	stopAndVerifyWriters(t, c, cli, "db", ws, 2)
 }
 
 // With auto_failover on, the nameserver itself replaces the replicas of a
@@ -551,18 +553,9 @@ func TestAutoFailoverReplacesALostDisk(t *testing.T) {
 	ws := startWriters(t, cli, "db", []string{"t"}, 0, 2)
 	time.Sleep(2 * time.Second)
 	n := c.Tablets[2]
-	idsOn := func() map[uint32]uint64 { return replicaIDsOn(cli, "db", n.Endpoint) }
-	oldIDs := idsOn()
+	oldIDs := replicaIDsOn(cli, "db", n.Endpoint)
 	restartWithEmptyDisk(t, n)
-	cluster.Eventually(t, 60*time.Second, "the lost replicas replaced by the nameserver", func() error {
-		now := idsOn()
-		for pid, id := range oldIDs {
-			if now[pid] == 0 || now[pid] == id {
-				return errorf("pid %d on %s: replica id %d (was %d)", pid, n.Endpoint, now[pid], id)
-			}
-		}
-		return nil
-	})
+	expectReplicasReplaced(t, cli, "db", n.Endpoint, oldIDs, 60*time.Second) // by the nameserver itself
 	waitOpsFinished(t, c, 30*time.Second)
 	out, err := n.Ops("--cmd=showtablestatus")
 	if err != nil {
@@ -572,10 +565,5 @@ func TestAutoFailoverReplacesALostDisk(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0]["Partition_unalive"] != "0" {
 		t.Fatalf("after the replacement: %v\n%s", err, out)
 	}
-	ws.stopAndWait()
-	if ws.errs.Load() > 0 {
-		t.Fatalf("%d writes failed (last: %v)", ws.errs.Load(), ws.lastErr.Load())
-	}
-	verifyAcked(t, cli, "db", ws, 2)
-	verifyReplicasIdentical(t, c, cli, "db")
+	stopAndVerifyWriters(t, c, cli, "db", ws, 2)
 }

@@ -43,6 +43,19 @@ func waitOpsFinished(t testing.TB, c *cluster.Cluster, timeout time.Duration) []
 	return rows
 }
 
+// requireOpsDone waits until every op is finished and reports each that
+// did not end kDone.
+func requireOpsDone(t testing.TB, c *cluster.Cluster) []opRow {
+	t.Helper()
+	rows := waitOpsFinished(t, c, 30*time.Second)
+	for _, r := range rows {
+		if r["status"] != "kDone" {
+			t.Errorf("op %s %s pid %s ended %s at %s", r["op_id"], r["op_type"], r["pid"], r["status"], r["cur_task"])
+		}
+	}
+	return rows
+}
+
 func replicasOf(t testing.TB, cli *client.Client, table string, pid uint32) (eps []string, leader string) {
 	t.Helper()
 	for _, tm := range cli.Tables("db") {

@@ -108,26 +108,32 @@ func RunServer(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if err != nil {
 		return fmt.Errorf("starting etcd: %w", err)
 	}
+	// Every way out closes the member, the normal stop through stopMember
+	// (etcd's Close must not run twice).
+	stopping := false
+	defer func() {
+		if !stopping {
+			e.Close()
+		}
+	}()
 	select {
 	case <-e.Server.ReadyNotify():
 		running.Store(e)
 		log.Info("etcd member ready", "took", time.Since(start).Round(time.Millisecond))
 	case err := <-e.Err():
-		e.Close()
 		return fmt.Errorf("etcd: %w", err)
 	case <-ctx.Done():
-		e.Close()
 		return nil
 	}
 	select {
 	case err := <-e.Err():
-		e.Close()
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return fmt.Errorf("etcd: %w", err)
 		}
 		return nil
 	case <-ctx.Done():
 		log.Info("stopping etcd member")
+		stopping = true
 		stopMember(e, log)
 		return nil
 	}
