@@ -120,8 +120,10 @@ func TestNameserverFailover(t *testing.T) {
 // still succeeds (the tool finds the leader again while it waits for each
 // op, and a submit that meets a nameserver that no longer leads, or is
 // gone, goes to the new leader), and the ops the old leader had taken are
-// finished by the new one. The submit race itself is too narrow to hit
-// here on purpose; TestNotTaken (internal/ops) covers which errors resend.
+// finished by the new one, toward the target the old one chose (on CI it
+// caught a resumed "auto" move that put the leadership back on the tablet
+// being emptied). The submit race itself is too narrow to hit here on
+// purpose; TestNotTaken (internal/ops) covers which errors resend.
 func TestOpsToolRidesANameserverFailover(t *testing.T) {
 	c := cluster.Start(t, version, cluster.Options{Nameservers: 2, Tablets: 3})
 	cli := connectSDK(t, c)

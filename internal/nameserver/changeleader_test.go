@@ -78,7 +78,9 @@ func startEtcd(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cli.Close() })
-	return &Server{cli: cli, keys: coord.Keys{Root: cfg.ZkRootPath}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s := &Server{cli: cli, keys: coord.Keys{Root: cfg.ZkRootPath}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.ops = newOpEngine(s, 1, 1)
+	return s
 }
 
 func putStatus(t *testing.T, s *Server, tid, pid uint32, ep string, leader bool, term uint64) {
@@ -138,5 +140,45 @@ func TestChangeLeaderAwayWaitsOutUnreadyMembership(t *testing.T) {
 	op2 := &Op{ID: 4243, Type: OpMigrate, Table: "t", TID: tid, PID: pid, Src: srcEP}
 	if _, _, err := s.changeLeaderStep(ctx, op2, pm, taskChangeLeaderAway); err == nil || !strings.Contains(err.Error(), "no alive voting replica") {
 		t.Fatalf("want a failure naming the missing replica, got %v", err)
+	}
+}
+
+// A nameserver that takes over a kChangeLeaderOP "auto" after the old
+// leader asked for the transfer must keep the target the old one chose:
+// before, the choice lived only in the old leader's memory, the new one
+// read "auto" again, saw the moved leader, and moved it back (the tablet
+// pre-upgrade was emptying led its partition again; found by
+// TestOpsToolRidesANameserverFailover on CI).
+func TestChangeLeaderChoiceSurvivesANameserverFailover(t *testing.T) {
+	s := startEtcd(t)
+	src, dst := &fakeReplica{}, &fakeReplica{}
+	srcEP, dstEP := serveReplica(t, src), serveReplica(t, dst)
+	const tid, pid = 8, 0
+	putStatus(t, s, tid, pid, srcEP, true, 2)
+	putStatus(t, s, tid, pid, dstEP, false, 2)
+	pm := coord.PartitionMeta{PID: pid, Replicas: []coord.ReplicaMeta{{Endpoint: srcEP, ReplicaID: 1}, {Endpoint: dstEP, ReplicaID: 2}}}
+	ctx := context.Background()
+	op := &Op{ID: 4300, Type: OpChangeLeader, Table: "t", TID: tid, PID: pid, Endpoint: "auto", Tasks: tasksFor(OpChangeLeader), Status: OpDoing}
+	if err := s.ops.save(ctx, op); err != nil { // as submit and the start of execute do
+		t.Fatal(err)
+	}
+	if done, _, err := s.changeLeaderStep(ctx, op, pm, taskChangeLeader); done || err != nil || src.transfers.Load() != 1 {
+		t.Fatalf("first poll: done=%v err=%v transfers=%d, want one transfer asked", done, err, src.transfers.Load())
+	}
+	// The old nameserver stops; the transfer completes; the new one loads
+	// the op from etcd.
+	resp, err := s.cli.Get(ctx, s.keys.Op(op.ID))
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("op not persisted: %v %v", resp, err)
+	}
+	var resumed Op
+	if err := json.Unmarshal(resp.Kvs[0].Value, &resumed); err != nil {
+		t.Fatal(err)
+	}
+	putStatus(t, s, tid, pid, srcEP, false, 3)
+	putStatus(t, s, tid, pid, dstEP, true, 3)
+	done, _, err := s.changeLeaderStep(ctx, &resumed, pm, taskChangeLeader)
+	if !done || err != nil || dst.transfers.Load() != 0 {
+		t.Fatalf("resumed op (endpoint %q): done=%v err=%v, transfers asked of the new leader %d; want done, none", resumed.Endpoint, done, err, dst.transfers.Load())
 	}
 }

@@ -353,7 +353,14 @@ func (s *Server) changeLeaderStep(ctx context.Context, op *Op, pm coord.Partitio
 				return false, 0, nil
 			}
 			target = best
-			op.Endpoint = best // remember the choice across polls and leaders
+			// Remember the choice, durably, before acting on it: a
+			// nameserver that takes the op over after the transfer would
+			// otherwise read "auto" again, see the new leader, and move
+			// the leadership on (back to where it came from).
+			op.Endpoint = best
+			if err := s.ops.save(ctx, op); err != nil {
+				return false, 0, nil
+			}
 		}
 	}
 	if leader == target {
